@@ -1,0 +1,4 @@
+//! Shared pieces of the benchmark programs.
+
+pub mod echo_scenario;
+pub mod json;

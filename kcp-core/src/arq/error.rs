@@ -1,0 +1,76 @@
+//! What can go wrong in the ARQ engine.
+
+/// Errors from [`Arq`](super::Arq). Input errors leave the engine untouched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ArqError {
+    /// The datagram (or what is left of it) is shorter than one segment header.
+    #[error("datagram of {len} bytes is shorter than the 24-byte KCP segment header")]
+    Truncated {
+        /// Bytes available.
+        len: usize,
+    },
+    /// A segment belongs to another conversation.
+    #[error("segment is for conversation {got:#010x}, this engine is {expected:#010x}")]
+    ConvMismatch {
+        /// The engine's conv.
+        expected: u32,
+        /// The segment's conv.
+        got: u32,
+    },
+    /// A segment's `len` field claims more bytes than the datagram has.
+    #[error("segment claims {len} data bytes but only {remaining} remain in the datagram")]
+    BadLength {
+        /// The claimed length.
+        len: u32,
+        /// Bytes actually left.
+        remaining: usize,
+    },
+    /// The command byte is not PUSH, ACK, WASK or WINS.
+    #[error("unknown segment command {cmd} (expected 81..=84)")]
+    UnknownCommand {
+        /// The byte seen.
+        cmd: u8,
+    },
+    /// A message-mode segment announces more fragments than the receive
+    /// window can ever hold, so its message could never be reassembled.
+    #[error("segment announces a message of {fragments} fragments; the receive window holds {window}")]
+    FragmentsExceedWindow {
+        /// Fragments in the announced message.
+        fragments: usize,
+        /// Our receive window.
+        window: usize,
+    },
+    /// A message needs more fragments than the peer can reassemble.
+    #[error("message of {len} bytes needs {fragments} fragments; at most {limit} fit (the peer's receive window, capped at 255 by the wire)")]
+    MessageTooLarge {
+        /// Message length in bytes.
+        len: usize,
+        /// Fragments it would need.
+        fragments: usize,
+        /// Fragments allowed.
+        limit: usize,
+    },
+    /// No complete message is waiting.
+    #[error("no complete message is waiting")]
+    WouldBlock,
+    /// The caller's buffer cannot hold the next message; the message is kept.
+    #[error("the next message is {needed} bytes but the buffer holds {capacity}")]
+    BufferTooSmall {
+        /// Size of the waiting message.
+        needed: usize,
+        /// Size of the buffer offered.
+        capacity: usize,
+    },
+    /// A configuration value is out of range.
+    #[error("{what} must be in {min}..={max}, got {got}")]
+    OutOfRange {
+        /// Which setting.
+        what: &'static str,
+        /// Smallest allowed.
+        min: u64,
+        /// Largest allowed.
+        max: u64,
+        /// The value given.
+        got: u64,
+    },
+}

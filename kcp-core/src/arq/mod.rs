@@ -1,0 +1,1054 @@
+//! The KCP ARQ engine: one control block, byte-compatible with ikcp and kcp-go.
+//!
+//! The file follows the life of a packet, like ikcp.c: configuration, send,
+//! receive, input (ACKs, data, window probes), flush, update/check.
+//!
+//! Differences from ikcp, none of them visible on the wire:
+//! - Segments live in ring buffers (`VecDeque`) and their data buffers are
+//!   recycled, so steady-state traffic allocates nothing. The send buffer is
+//!   indexed by `sn - snd_una` and the receive buffer by `sn - rcv_nxt`, so
+//!   ACKs and out-of-order data are O(1) instead of list scans.
+//! - `input` validates the whole datagram before touching any state.
+//! - Messages that the peer could never reassemble are refused at `send`.
+//! - Stream-mode `recv` fills the caller's buffer and may split a segment.
+//! - [`Recovery::Improved`] (the default) detects losses sooner; see there.
+
+mod error;
+mod packer;
+mod rtt;
+pub mod segment;
+
+use std::collections::VecDeque;
+
+pub use error::ArqError;
+pub use rtt::{RttEstimator, RTO_DEFAULT, RTO_MAX, RTO_MIN, RTO_NODELAY_MIN};
+use packer::Packer;
+use segment::{segments, Command, SegmentHeader, HEADER_LEN};
+
+/// Default MTU (`IKCP_MTU_DEF`).
+pub const MTU_DEFAULT: usize = 1400;
+/// Smallest MTU accepted.
+pub const MTU_MIN: usize = 50;
+/// Largest MTU accepted (a UDP payload).
+pub const MTU_MAX: usize = 65_507;
+/// Default send window in segments (`IKCP_WND_SND`).
+pub const SND_WND_DEFAULT: u16 = 32;
+/// Default receive window in segments (`IKCP_WND_RCV`).
+pub const RCV_WND_DEFAULT: u16 = 128;
+/// Default flush interval in ms.
+pub const INTERVAL_DEFAULT: u32 = 100;
+/// Smallest flush interval in ms.
+pub const INTERVAL_MIN: u32 = 10;
+/// Largest flush interval in ms.
+pub const INTERVAL_MAX: u32 = 5000;
+/// Transmissions of one segment after which the link is dead.
+pub const DEAD_LINK_DEFAULT: u32 = 20;
+/// Initial slow-start threshold.
+pub const THRESH_INIT: u32 = 2;
+/// Floor of the slow-start threshold.
+pub const THRESH_MIN: u32 = 2;
+/// First zero-window probe delay in ms.
+pub const PROBE_INIT: u32 = 7_000;
+/// Longest zero-window probe delay in ms.
+pub const PROBE_LIMIT: u32 = 120_000;
+/// Fast retransmissions allowed per segment (`fastlimit`).
+pub const FASTACK_LIMIT: u32 = 5;
+/// Most fragments one message may have: `frg` is one byte, and kcp-go refuses more.
+pub const MAX_FRAGMENTS: usize = 255;
+
+const ASK_SEND: u8 = 1;
+const ASK_TELL: u8 = 2;
+
+/// Signed distance `a - b` on the wrapping 32-bit sequence/time line.
+#[inline]
+fn diff(a: u32, b: u32) -> i32 {
+    a.wrapping_sub(b) as i32
+}
+
+/// How lost segments are detected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Recovery {
+    /// Exactly ikcp: a segment counts every ACK of a higher `sn` towards fast
+    /// resend, whenever that segment was sent.
+    Classic,
+    /// Loss detection that needs no change on the wire:
+    /// - RACK (RFC 8985): a segment is lost once a segment sent after it has
+    ///   been acknowledged and it has had that segment's RTT (plus a quarter
+    ///   of the minimum RTT, once the path has been seen to reorder) to
+    ///   follow. Works with `resend` 0, and notices lost retransmissions.
+    /// - The fast-resend count only counts ACKs of segments sent after this
+    ///   segment's latest transmission (their echoed `ts` proves it), so ACKs
+    ///   already in flight do not trigger a second, spurious retransmission.
+    /// - The RTO keeps ikcp's normal-mode slack of rto/8 on first
+    ///   transmissions in nodelay mode too: it is the backstop now.
+    /// - A detected loss is retransmitted at the next `update`, not the next
+    ///   interval tick; and data that arrives out of order (or fills a hole)
+    ///   is acknowledged at the next `update`, as TCP does (RFC 5681, 4.2).
+    #[default]
+    Improved,
+}
+
+/// Counters, kcp-go's SNMP set for the ARQ layer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ArqStats {
+    /// Data segments transmitted, retransmissions included.
+    pub out_segments: u64,
+    /// Segments accepted by `input`, every command.
+    pub in_segments: u64,
+    /// Datagrams handed to the output.
+    pub out_datagrams: u64,
+    /// Retransmissions of any kind.
+    pub retransmits: u64,
+    /// Retransmissions triggered by the fast-resend threshold.
+    pub fast_retransmits: u64,
+    /// Retransmissions of losses detected by RACK ([`Recovery::Improved`]).
+    pub early_retransmits: u64,
+    /// Retransmissions after an RTO expired.
+    pub timeout_retransmits: u64,
+    /// Data segments received that were already received (or outside the window).
+    pub repeat_segments: u64,
+    /// Datagrams refused by `input`.
+    pub input_errors: u64,
+}
+
+/// One segment in a queue or buffer. `data` comes from and returns to the pool.
+#[derive(Debug)]
+struct Segment {
+    sn: u32,
+    frg: u8,
+    ts: u32,
+    resend_ts: u32,
+    rto: u32,
+    fastack: u32,
+    xmit: u32,
+    acked: bool,
+    /// Declared lost by RACK; retransmitted at the next flush.
+    lost: bool,
+    data: Vec<u8>,
+}
+
+impl Segment {
+    fn new(data: Vec<u8>) -> Self {
+        Self { sn: 0, frg: 0, ts: 0, resend_ts: 0, rto: 0, fastack: 0, xmit: 0, acked: false, lost: false, data }
+    }
+}
+
+/// A KCP control block.
+///
+/// Drive it like ikcp: [`send`](Self::send) and [`recv`](Self::recv) messages,
+/// feed datagrams to [`input`](Self::input), and call
+/// [`update`](Self::update) at the time [`check`](Self::check) names; output
+/// datagrams are handed to the closure given to `update`/`flush`.
+#[derive(Debug)]
+pub struct Arq {
+    conv: u32,
+    mtu: usize,
+    mss: usize,
+    reserved: usize,
+    stream: bool,
+    recovery: Recovery,
+
+    snd_una: u32,
+    snd_nxt: u32,
+    snd_wnd: u16,
+    rmt_wnd: u16,
+    peer_wnd_max: Option<u16>,
+    cwnd: u32,
+    ssthresh: u32,
+    incr: u32,
+    snd_queue: VecDeque<Segment>,
+    /// Every sn from `snd_una` to `snd_nxt - 1`, in order; acked ones wait as tombstones.
+    snd_buf: VecDeque<Segment>,
+
+    rcv_nxt: u32,
+    rcv_wnd: u16,
+    /// Slot `i` holds sn `rcv_nxt + i`.
+    rcv_buf: VecDeque<Option<Segment>>,
+    rcv_queue: VecDeque<Segment>,
+    /// Bytes of the front of `rcv_queue` already read (stream mode only).
+    rcv_offset: usize,
+    acklist: Vec<(u32, u32)>,
+
+    rtt: RttEstimator,
+    /// Newest transmission known delivered: (ts, sn), and the RTT it measured.
+    rack: Option<(u32, u32)>,
+    rack_rtt: u32,
+    min_rtt: u32,
+    /// An ACK arrived for a segment sent before one already acknowledged:
+    /// the path reorders, so loss detection must allow for it.
+    reordering_seen: bool,
+    current: u32,
+    interval: u32,
+    ts_flush: u32,
+    updated: bool,
+    /// Something should go out before the next interval tick: an ACK of
+    /// out-of-order data, or the retransmission of a detected loss.
+    urgent: bool,
+    nodelay: u8,
+    fastresend: u32,
+    fastlimit: u32,
+    nocwnd: bool,
+    probe: u8,
+    ts_probe: u32,
+    probe_wait: u32,
+    dead_link: u32,
+    dead: bool,
+
+    stats: ArqStats,
+    pool: Vec<Vec<u8>>,
+    buffer: Vec<u8>,
+}
+
+impl Arq {
+    /// A control block for conversation `conv` with ikcp's defaults.
+    pub fn new(conv: u32) -> Self {
+        let mut arq = Self {
+            conv,
+            mtu: MTU_DEFAULT,
+            mss: MTU_DEFAULT - HEADER_LEN,
+            reserved: 0,
+            stream: false,
+            recovery: Recovery::default(),
+            snd_una: 0,
+            snd_nxt: 0,
+            snd_wnd: SND_WND_DEFAULT,
+            rmt_wnd: RCV_WND_DEFAULT,
+            peer_wnd_max: None,
+            cwnd: 1,
+            ssthresh: THRESH_INIT,
+            incr: 0,
+            snd_queue: VecDeque::new(),
+            snd_buf: VecDeque::new(),
+            rcv_nxt: 0,
+            rcv_wnd: RCV_WND_DEFAULT,
+            rcv_buf: VecDeque::new(),
+            rcv_queue: VecDeque::new(),
+            rcv_offset: 0,
+            acklist: Vec::new(),
+            rtt: RttEstimator::default(),
+            rack: None,
+            rack_rtt: 0,
+            min_rtt: u32::MAX,
+            reordering_seen: false,
+            current: 0,
+            interval: INTERVAL_DEFAULT,
+            ts_flush: INTERVAL_DEFAULT,
+            updated: false,
+            urgent: false,
+            nodelay: 0,
+            fastresend: 0,
+            fastlimit: FASTACK_LIMIT,
+            nocwnd: false,
+            probe: 0,
+            ts_probe: 0,
+            probe_wait: 0,
+            dead_link: DEAD_LINK_DEFAULT,
+            dead: false,
+            stats: ArqStats::default(),
+            pool: Vec::new(),
+            buffer: Vec::new(),
+        };
+        arq.incr = arq.mss as u32;
+        arq.resize_buffer();
+        arq
+    }
+
+    // ----- configuration -------------------------------------------------
+
+    /// The conversation id.
+    pub fn conv(&self) -> u32 {
+        self.conv
+    }
+
+    /// Sets the MTU: the largest datagram `flush` emits, `reserved` bytes included.
+    pub fn set_mtu(&mut self, mtu: usize) -> Result<(), ArqError> {
+        let min = (MTU_MIN).max(self.reserved + HEADER_LEN + 1);
+        if !(min..=MTU_MAX).contains(&mtu) {
+            return Err(out_of_range("mtu", min, MTU_MAX, mtu));
+        }
+        self.mtu = mtu;
+        self.mss = mtu - self.reserved - HEADER_LEN;
+        self.resize_buffer();
+        Ok(())
+    }
+
+    /// The MTU in bytes.
+    pub fn mtu(&self) -> usize {
+        self.mtu
+    }
+
+    /// Largest segment payload: MTU minus reserved bytes minus the header.
+    pub fn mss(&self) -> usize {
+        self.mss
+    }
+
+    /// Reserves `bytes` at the front of every output datagram for the layers
+    /// below (FEC and crypto headers), so they can write in place. The
+    /// closure given to `flush` receives the whole buffer, reserved bytes first.
+    pub fn set_reserved(&mut self, bytes: usize) -> Result<(), ArqError> {
+        let max = self.mtu.saturating_sub(HEADER_LEN + 1);
+        if bytes > max {
+            return Err(out_of_range("reserved", 0, max, bytes));
+        }
+        self.reserved = bytes;
+        self.mss = self.mtu - bytes - HEADER_LEN;
+        self.resize_buffer();
+        Ok(())
+    }
+
+    fn resize_buffer(&mut self) {
+        self.buffer.resize(self.mtu, 0);
+        if self.incr < self.mss as u32 {
+            self.incr = self.mss as u32;
+        }
+    }
+
+    /// Sets the send and receive windows in segments; 0 keeps a value.
+    pub fn set_window(&mut self, snd: u32, rcv: u32) -> Result<(), ArqError> {
+        for (what, v) in [("send window", snd), ("receive window", rcv)] {
+            if v > u32::from(u16::MAX) {
+                return Err(out_of_range(what, 1, u16::MAX as usize, v as usize));
+            }
+        }
+        if snd > 0 {
+            self.snd_wnd = snd as u16;
+        }
+        if rcv > 0 {
+            self.rcv_wnd = rcv as u16;
+        }
+        Ok(())
+    }
+
+    /// The send window in segments.
+    pub fn snd_wnd(&self) -> u16 {
+        self.snd_wnd
+    }
+
+    /// The receive window in segments.
+    pub fn rcv_wnd(&self) -> u16 {
+        self.rcv_wnd
+    }
+
+    /// ikcp's `nodelay`: `nodelay` 0 (normal), 1 or 2 (faster back-off, RTO floor
+    /// 30 ms); `interval` in ms, clamped to 10..=5000; `resend` the fast-resend
+    /// threshold (0 = off); `nc` true turns congestion control off. `None` keeps a value.
+    pub fn set_nodelay(
+        &mut self,
+        nodelay: Option<u32>,
+        interval: Option<u32>,
+        resend: Option<u32>,
+        nc: Option<bool>,
+    ) {
+        if let Some(nodelay) = nodelay {
+            self.nodelay = nodelay.min(2) as u8;
+            self.rtt.set_min_rto(if nodelay > 0 { RTO_NODELAY_MIN } else { RTO_MIN });
+        }
+        if let Some(interval) = interval {
+            self.interval = interval.clamp(INTERVAL_MIN, INTERVAL_MAX);
+        }
+        if let Some(resend) = resend {
+            self.fastresend = resend;
+        }
+        if let Some(nc) = nc {
+            self.nocwnd = nc;
+        }
+    }
+
+    /// The flush interval in ms.
+    pub fn interval(&self) -> u32 {
+        self.interval
+    }
+
+    /// Sets the RTO floor in ms (ikcp's `rx_minrto`).
+    pub fn set_min_rto(&mut self, ms: u32) {
+        self.rtt.set_min_rto(ms);
+    }
+
+    /// Message mode (false, the default) or stream mode (true).
+    pub fn set_stream(&mut self, on: bool) {
+        self.stream = on;
+    }
+
+    /// Whether the engine is in stream mode.
+    pub fn is_stream(&self) -> bool {
+        self.stream
+    }
+
+    /// Chooses the loss detection; see [`Recovery`].
+    pub fn set_recovery(&mut self, recovery: Recovery) {
+        self.recovery = recovery;
+    }
+
+    /// Transmissions of one segment after which the link is declared dead.
+    pub fn set_dead_link(&mut self, transmissions: u32) {
+        self.dead_link = transmissions.max(1);
+    }
+
+    /// Fast retransmissions allowed per segment (0 = unlimited).
+    pub fn set_fast_limit(&mut self, limit: u32) {
+        self.fastlimit = limit;
+    }
+
+    // ----- state ---------------------------------------------------------
+
+    /// True once a segment has been sent `dead_link` times without an ACK.
+    pub fn is_dead(&self) -> bool {
+        self.dead
+    }
+
+    /// Segments waiting to be sent or acknowledged.
+    pub fn wait_snd(&self) -> usize {
+        self.snd_queue.len() + self.snd_buf.iter().filter(|s| !s.acked).count()
+    }
+
+    /// The RTT estimator (srtt, rttvar, rto).
+    pub fn rtt(&self) -> &RttEstimator {
+        &self.rtt
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> ArqStats {
+        self.stats
+    }
+
+    /// Next sequence number to send, lowest unacknowledged, next expected.
+    pub fn sequence_state(&self) -> (u32, u32, u32) {
+        (self.snd_nxt, self.snd_una, self.rcv_nxt)
+    }
+
+    /// The congestion window in segments.
+    pub fn cwnd(&self) -> u32 {
+        self.cwnd
+    }
+
+    /// The peer's last advertised free window in segments.
+    pub fn remote_window(&self) -> u16 {
+        self.rmt_wnd
+    }
+
+    // ----- send ----------------------------------------------------------
+
+    fn take_buffer(&mut self) -> Vec<u8> {
+        let mut buf = self.pool.pop().unwrap_or_default();
+        buf.clear();
+        buf
+    }
+
+    fn recycle(&mut self, mut buf: Vec<u8>) {
+        // The pool never holds more buffers than the windows can use at once.
+        let cap = usize::from(self.snd_wnd) + 2 * usize::from(self.rcv_wnd);
+        if self.pool.len() < cap {
+            buf.clear();
+            self.pool.push(buf);
+        }
+    }
+
+    /// The most fragments one message may have towards this peer.
+    pub fn max_fragments(&self) -> usize {
+        let peer = self.peer_wnd_max.unwrap_or(self.rcv_wnd);
+        MAX_FRAGMENTS.min(usize::from(peer).max(1))
+    }
+
+    /// Queues a message (or, in stream mode, bytes). Returns the byte count.
+    ///
+    /// A message that needs more fragments than the peer's receive window
+    /// (the largest it advertised, or ours before it spoke) or than the wire's
+    /// 255 is refused with [`ArqError::MessageTooLarge`]: it could never be
+    /// reassembled.
+    pub fn send(&mut self, mut data: &[u8]) -> Result<usize, ArqError> {
+        let total = data.len();
+        if self.stream {
+            if let Some(last) = self.snd_queue.back_mut() {
+                let room = self.mss.saturating_sub(last.data.len());
+                let take = room.min(data.len());
+                last.data.extend_from_slice(&data[..take]);
+                data = &data[take..];
+            }
+            if data.is_empty() && total > 0 {
+                return Ok(total);
+            }
+        }
+        let count = data.len().div_ceil(self.mss).max(1);
+        if !self.stream && count > self.max_fragments() {
+            return Err(ArqError::MessageTooLarge {
+                len: total,
+                fragments: count,
+                limit: self.max_fragments(),
+            });
+        }
+        for i in 0..count {
+            let take = data.len().min(self.mss);
+            let mut buf = self.take_buffer();
+            buf.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            let mut seg = Segment::new(buf);
+            seg.frg = if self.stream { 0 } else { (count - i - 1) as u8 };
+            self.snd_queue.push_back(seg);
+        }
+        Ok(total)
+    }
+
+    // ----- receive -------------------------------------------------------
+
+    /// Size of the next complete message (stream mode: bytes ready to read).
+    pub fn peek_size(&self) -> Result<usize, ArqError> {
+        let front = self.rcv_queue.front().ok_or(ArqError::WouldBlock)?;
+        if self.stream {
+            return Ok(self.rcv_queue.iter().map(|s| s.data.len()).sum::<usize>() - self.rcv_offset);
+        }
+        if front.frg == 0 {
+            return Ok(front.data.len());
+        }
+        if self.rcv_queue.len() < usize::from(front.frg) + 1 {
+            return Err(ArqError::WouldBlock);
+        }
+        let mut len = 0;
+        for seg in &self.rcv_queue {
+            len += seg.data.len();
+            if seg.frg == 0 {
+                break;
+            }
+        }
+        Ok(len)
+    }
+
+    /// Takes the next message into `buf` and returns its length. In stream
+    /// mode, copies as many bytes as fit. A buffer too small for a message
+    /// gets [`ArqError::BufferTooSmall`] and the message stays queued.
+    pub fn recv(&mut self, buf: &mut [u8]) -> Result<usize, ArqError> {
+        let size = self.peek_size()?;
+        if !self.stream && size > buf.len() {
+            return Err(ArqError::BufferTooSmall { needed: size, capacity: buf.len() });
+        }
+        let was_full = self.rcv_queue.len() >= usize::from(self.rcv_wnd);
+        let mut written = 0;
+        while let Some(seg) = self.rcv_queue.front() {
+            let chunk = &seg.data[self.rcv_offset..];
+            let take = chunk.len().min(buf.len() - written);
+            buf[written..written + take].copy_from_slice(&chunk[..take]);
+            written += take;
+            if take < chunk.len() {
+                self.rcv_offset += take;
+                break;
+            }
+            self.rcv_offset = 0;
+            let last = seg.frg == 0;
+            if let Some(seg) = self.rcv_queue.pop_front() {
+                self.recycle(seg.data);
+            }
+            if !self.stream && last {
+                break;
+            }
+        }
+        self.move_to_rcv_queue();
+        if was_full && self.rcv_queue.len() < usize::from(self.rcv_wnd) {
+            // Tell the peer at once that the window reopened.
+            self.probe |= ASK_TELL;
+        }
+        Ok(written)
+    }
+
+    fn move_to_rcv_queue(&mut self) {
+        while self.rcv_queue.len() < usize::from(self.rcv_wnd) {
+            match self.rcv_buf.front() {
+                Some(Some(_)) => {}
+                _ => break,
+            }
+            if let Some(Some(seg)) = self.rcv_buf.pop_front() {
+                self.rcv_queue.push_back(seg);
+                self.rcv_nxt = self.rcv_nxt.wrapping_add(1);
+            }
+        }
+    }
+
+    fn wnd_unused(&self) -> u16 {
+        self.rcv_wnd.saturating_sub(self.rcv_queue.len().min(usize::from(u16::MAX)) as u16)
+    }
+
+    // ----- input ---------------------------------------------------------
+
+    /// Feeds one datagram received from the peer, at time `now`.
+    ///
+    /// The whole datagram is checked first; a malformed one (truncated, wrong
+    /// conv, unknown command, lying length) is refused and changes nothing.
+    /// Returns the number of segments processed.
+    pub fn input(&mut self, now: u32, datagram: &[u8]) -> Result<usize, ArqError> {
+        if let Err(e) = self.validate(datagram) {
+            self.stats.input_errors += 1;
+            return Err(e);
+        }
+        self.current = now;
+        let prev_una = self.snd_una;
+        // The freshest ACK of this datagram: (sn, ts).
+        let mut newest_ack: Option<(u32, u32)> = None;
+        let mut count = 0;
+        for (h, data) in segments(datagram).flatten() {
+            count += 1;
+            self.stats.in_segments += 1;
+            self.rmt_wnd = h.wnd;
+            self.peer_wnd_max = Some(self.peer_wnd_max.map_or(h.wnd, |m| m.max(h.wnd)));
+            self.parse_una(h.una);
+            match h.cmd {
+                Command::Ack => {
+                    if diff(now, h.ts) >= 0 {
+                        let rtt = diff(now, h.ts) as u32;
+                        self.rtt.sample(rtt, self.interval);
+                        self.min_rtt = self.min_rtt.min(rtt);
+                        self.note_delivered(h.sn, h.ts, rtt);
+                    }
+                    self.parse_ack(h.sn);
+                    newest_ack = match newest_ack {
+                        None => Some((h.sn, h.ts)),
+                        Some((sn, ts)) => {
+                            let newer = match self.recovery {
+                                Recovery::Classic => diff(h.sn, sn) > 0,
+                                Recovery::Improved => {
+                                    diff(h.ts, ts) > 0 || (h.ts == ts && diff(h.sn, sn) > 0)
+                                }
+                            };
+                            Some(if newer { (h.sn, h.ts) } else { (sn, ts) })
+                        }
+                    };
+                }
+                Command::Push => {
+                    if diff(h.sn, self.rcv_nxt.wrapping_add(u32::from(self.rcv_wnd))) < 0 {
+                        self.push_ack(h.sn, h.ts);
+                        if diff(h.sn, self.rcv_nxt) >= 0 {
+                            self.parse_data(&h, data);
+                        } else {
+                            self.stats.repeat_segments += 1;
+                        }
+                    } else {
+                        self.stats.repeat_segments += 1;
+                    }
+                }
+                Command::WindowAsk => self.probe |= ASK_TELL,
+                Command::WindowTell => {}
+            }
+        }
+        if let Some((sn, ts)) = newest_ack {
+            self.parse_fastack(sn, ts);
+            if self.recovery == Recovery::Improved {
+                self.detect_losses(now);
+            }
+        }
+        if diff(self.snd_una, prev_una) > 0 {
+            self.grow_cwnd();
+        }
+        Ok(count)
+    }
+
+    fn validate(&self, datagram: &[u8]) -> Result<(), ArqError> {
+        if datagram.len() < HEADER_LEN {
+            return Err(ArqError::Truncated { len: datagram.len() });
+        }
+        for seg in segments(datagram) {
+            let (h, _) = seg?;
+            if h.conv != self.conv {
+                return Err(ArqError::ConvMismatch { expected: self.conv, got: h.conv });
+            }
+            if h.cmd == Command::Push && !self.stream && usize::from(h.frg) >= usize::from(self.rcv_wnd) {
+                return Err(ArqError::FragmentsExceedWindow {
+                    fragments: usize::from(h.frg) + 1,
+                    window: usize::from(self.rcv_wnd),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops everything the peer has received in order.
+    fn parse_una(&mut self, una: u32) {
+        if diff(una, self.snd_una) <= 0 || diff(una, self.snd_nxt) > 0 {
+            return;
+        }
+        while let Some(seg) = self.snd_buf.front() {
+            if diff(seg.sn, una) >= 0 {
+                break;
+            }
+            if let Some(seg) = self.snd_buf.pop_front() {
+                self.recycle(seg.data);
+            }
+        }
+        self.shrink_buf();
+    }
+
+    fn parse_ack(&mut self, sn: u32) {
+        if diff(sn, self.snd_una) < 0 || diff(sn, self.snd_nxt) >= 0 {
+            return;
+        }
+        let index = sn.wrapping_sub(self.snd_una) as usize;
+        if let Some(seg) = self.snd_buf.get_mut(index) {
+            if !seg.acked {
+                seg.acked = true;
+                let data = std::mem::take(&mut seg.data);
+                self.recycle(data);
+            }
+        }
+        self.shrink_buf();
+    }
+
+    /// Pops acknowledged tombstones off the front and recomputes `snd_una`.
+    fn shrink_buf(&mut self) {
+        while self.snd_buf.front().is_some_and(|s| s.acked) {
+            self.snd_buf.pop_front();
+        }
+        self.snd_una = self.snd_buf.front().map_or(self.snd_nxt, |s| s.sn);
+    }
+
+    /// Counts an ACK of `sn` (sent at `ts`) against every earlier segment still unacknowledged.
+    fn parse_fastack(&mut self, sn: u32, ts: u32) {
+        if diff(sn, self.snd_una) < 0 || diff(sn, self.snd_nxt) >= 0 {
+            return;
+        }
+        let end = sn.wrapping_sub(self.snd_una) as usize;
+        let time_ordered = self.recovery == Recovery::Improved;
+        for seg in self.snd_buf.iter_mut().take(end) {
+            if !seg.acked && (!time_ordered || diff(ts, seg.ts) >= 0) {
+                seg.fastack += 1;
+            }
+        }
+    }
+
+    /// Remembers the most recently sent segment known to have arrived (RACK).
+    fn note_delivered(&mut self, sn: u32, ts: u32, rtt: u32) {
+        // Only ACKs of segments still in flight say something new.
+        if diff(sn, self.snd_una) < 0 || diff(sn, self.snd_nxt) >= 0 {
+            return;
+        }
+        let newer = match self.rack {
+            None => true,
+            Some((rts, rsn)) => diff(ts, rts) > 0 || (ts == rts && diff(sn, rsn) > 0),
+        };
+        if !newer {
+            let index = sn.wrapping_sub(self.snd_una) as usize;
+            if self.snd_buf.get(index).is_some_and(|s| !s.acked && s.xmit == 1) {
+                self.reordering_seen = true;
+            }
+        }
+        if newer {
+            self.rack = Some((ts, sn));
+            self.rack_rtt = rtt;
+        }
+    }
+
+    /// The RACK loss test in force, if any ACK has told us enough.
+    fn rack_threshold(&self) -> Option<Rack> {
+        match (self.recovery, self.rack) {
+            (Recovery::Improved, Some((ts, sn))) => {
+                // RFC 8985, 6.2: no reordering allowance until reordering is seen.
+                let allowance = if self.reordering_seen { self.min_rtt / 4 } else { 0 };
+                Some(Rack { ts, sn, wait: self.rack_rtt + allowance })
+            }
+            _ => None,
+        }
+    }
+
+    /// Marks segments RACK finds lost so the next `update` retransmits them
+    /// without waiting for the interval tick. Only segments below the newest
+    /// delivered `sn` can qualify, so the scan is short in steady state.
+    fn detect_losses(&mut self, now: u32) {
+        let Some(rack) = self.rack_threshold() else { return };
+        let end = rack.sn.wrapping_sub(self.snd_una) as usize;
+        for seg in self.snd_buf.iter_mut().take(end) {
+            if !seg.acked && !seg.lost && rack.is_lost(seg, now) && seg.xmit <= self.fastlimit {
+                seg.lost = true;
+                self.urgent = true;
+            }
+        }
+    }
+
+    fn push_ack(&mut self, sn: u32, ts: u32) {
+        // Bounded by the window: beyond that, `una` in later packets carries the news.
+        if self.acklist.len() < 2 * usize::from(self.rcv_wnd) {
+            self.acklist.push((sn, ts));
+        }
+    }
+
+    fn parse_data(&mut self, h: &SegmentHeader, data: &[u8]) {
+        let index = h.sn.wrapping_sub(self.rcv_nxt) as usize;
+        if index >= usize::from(self.rcv_wnd) {
+            return;
+        }
+        if self.rcv_buf.len() <= index {
+            self.rcv_buf.resize_with(index + 1, || None);
+        }
+        if self.rcv_buf[index].is_some() {
+            self.stats.repeat_segments += 1;
+            return;
+        }
+        let mut buf = self.take_buffer();
+        buf.extend_from_slice(data);
+        let mut seg = Segment::new(buf);
+        seg.sn = h.sn;
+        seg.frg = h.frg;
+        seg.ts = h.ts;
+        self.rcv_buf[index] = Some(seg);
+        // Out-of-order data, or data that fills a hole: acknowledge at once
+        // so the sender learns of the loss (or the repair) without waiting
+        // for our next tick, as TCP does (RFC 5681, section 4.2).
+        if self.recovery == Recovery::Improved && (index > 0 || self.rcv_buf.len() > 1) {
+            self.urgent = true;
+        }
+        self.move_to_rcv_queue();
+    }
+
+    fn grow_cwnd(&mut self) {
+        let rmt = u32::from(self.rmt_wnd);
+        if self.cwnd >= rmt {
+            return;
+        }
+        let mss = self.mss as u32;
+        if self.cwnd < self.ssthresh {
+            self.cwnd += 1;
+            self.incr += mss;
+        } else {
+            self.incr = self.incr.max(mss);
+            self.incr += mss * mss / self.incr + mss / 16;
+            if (self.cwnd + 1) * mss <= self.incr {
+                self.cwnd = self.incr.div_ceil(mss.max(1));
+            }
+        }
+        if self.cwnd > rmt {
+            self.cwnd = rmt;
+            self.incr = rmt * mss;
+        }
+    }
+
+    // ----- output --------------------------------------------------------
+
+    /// Sends everything due now: ACKs, window probes, new data the windows
+    /// allow, and retransmissions. Each datagram is passed to `out` as one
+    /// mutable slice whose first `reserved` bytes are free for the layers below.
+    pub fn flush<F: FnMut(&mut [u8])>(&mut self, now: u32, out: &mut F) {
+        self.current = now;
+        self.urgent = false;
+        let reserved = self.reserved;
+        let wnd = self.wnd_unused();
+        let mut header = SegmentHeader {
+            conv: self.conv,
+            cmd: Command::Ack,
+            frg: 0,
+            wnd,
+            ts: 0,
+            sn: 0,
+            una: self.rcv_nxt,
+            len: 0,
+        };
+        let rack = self.rack_threshold();
+        let mut packer = Packer::new(&mut self.buffer, reserved);
+
+        for &(sn, ts) in &self.acklist {
+            header.sn = sn;
+            header.ts = ts;
+            packer.push(&header, &[], out);
+        }
+        self.acklist.clear();
+
+        // Probe a closed remote window, backing off from 7 s to 120 s.
+        if self.rmt_wnd == 0 {
+            if self.probe_wait == 0 {
+                self.probe_wait = PROBE_INIT;
+                self.ts_probe = now.wrapping_add(self.probe_wait);
+            } else if diff(now, self.ts_probe) >= 0 {
+                self.probe_wait = (self.probe_wait.max(PROBE_INIT) * 3 / 2).min(PROBE_LIMIT);
+                self.ts_probe = now.wrapping_add(self.probe_wait);
+                self.probe |= ASK_SEND;
+            }
+        } else {
+            self.ts_probe = 0;
+            self.probe_wait = 0;
+        }
+        header.sn = 0;
+        header.ts = 0;
+        for (flag, cmd) in [(ASK_SEND, Command::WindowAsk), (ASK_TELL, Command::WindowTell)] {
+            if self.probe & flag != 0 {
+                header.cmd = cmd;
+                packer.push(&header, &[], out);
+            }
+        }
+        self.probe = 0;
+
+        // Move what the windows allow from the queue into flight.
+        let mut cwnd = u32::from(self.snd_wnd.min(self.rmt_wnd));
+        if !self.nocwnd {
+            cwnd = cwnd.min(self.cwnd);
+        }
+        while diff(self.snd_nxt, self.snd_una.wrapping_add(cwnd)) < 0 {
+            let Some(mut seg) = self.snd_queue.pop_front() else { break };
+            seg.sn = self.snd_nxt;
+            seg.ts = now;
+            seg.resend_ts = now;
+            seg.rto = self.rtt.rto();
+            seg.fastack = 0;
+            seg.xmit = 0;
+            self.snd_nxt = self.snd_nxt.wrapping_add(1);
+            self.snd_buf.push_back(seg);
+        }
+
+        let resend = if self.fastresend > 0 { self.fastresend } else { u32::MAX };
+        // ikcp gives a first transmission an eighth of the RTO extra in
+        // normal mode. With RACK detecting losses, the RTO is only the
+        // backstop, so keep that slack in nodelay mode too: it halves the
+        // spurious timeouts that jitter causes.
+        let rto_slack = if self.nodelay == 0 || self.recovery == Recovery::Improved {
+            self.rtt.rto() >> 3
+        } else {
+            0
+        };
+        let rx_rto = self.rtt.rto();
+        let mut fast_resent = false;
+        let mut timed_out = false;
+        header.cmd = Command::Push;
+        header.una = self.rcv_nxt;
+        for seg in self.snd_buf.iter_mut() {
+            if seg.acked {
+                continue;
+            }
+            let send = if seg.xmit == 0 {
+                seg.rto = rx_rto;
+                seg.resend_ts = now.wrapping_add(seg.rto + rto_slack);
+                true
+            } else if diff(now, seg.resend_ts) >= 0 {
+                seg.rto += match self.nodelay {
+                    0 => seg.rto.max(rx_rto),
+                    1 => seg.rto / 2,
+                    _ => rx_rto / 2,
+                };
+                seg.rto = seg.rto.min(RTO_MAX);
+                seg.resend_ts = now.wrapping_add(seg.rto);
+                self.stats.timeout_retransmits += 1;
+                timed_out = true;
+                true
+            } else if seg.fastack >= resend || seg.lost || rack.is_some_and(|r| r.is_lost(seg, now)) {
+                if seg.xmit <= self.fastlimit || self.fastlimit == 0 {
+                    if seg.fastack >= resend {
+                        self.stats.fast_retransmits += 1;
+                    } else {
+                        self.stats.early_retransmits += 1;
+                    }
+                    seg.fastack = 0;
+                    seg.lost = false;
+                    seg.resend_ts = now.wrapping_add(seg.rto);
+                    fast_resent = true;
+                    true
+                } else {
+                    false
+                }
+            } else {
+                false
+            };
+            if !send {
+                continue;
+            }
+            if seg.xmit > 0 {
+                self.stats.retransmits += 1;
+            }
+            seg.xmit += 1;
+            seg.ts = now;
+            self.stats.out_segments += 1;
+            header.frg = seg.frg;
+            header.ts = seg.ts;
+            header.sn = seg.sn;
+            header.len = seg.data.len() as u32;
+            packer.push(&header, &seg.data, out);
+            if seg.xmit >= self.dead_link {
+                self.dead = true;
+            }
+        }
+        packer.finish(out);
+        self.stats.out_datagrams += packer.datagrams;
+
+        if fast_resent {
+            let inflight = self.snd_nxt.wrapping_sub(self.snd_una);
+            self.ssthresh = (inflight / 2).max(THRESH_MIN);
+            self.cwnd = self.ssthresh + resend.min(u32::from(u16::MAX));
+            self.incr = self.cwnd * self.mss as u32;
+        }
+        if timed_out {
+            self.ssthresh = (self.cwnd / 2).max(THRESH_MIN);
+            self.cwnd = 1;
+            self.incr = self.mss as u32;
+        }
+        if self.cwnd < 1 {
+            self.cwnd = 1;
+            self.incr = self.mss as u32;
+        }
+    }
+
+    // ----- clock ---------------------------------------------------------
+
+    /// Advances the clock to `now` and flushes if an interval has passed.
+    /// Call it at the time [`check`](Self::check) returns (or every interval).
+    pub fn update<F: FnMut(&mut [u8])>(&mut self, now: u32, out: &mut F) {
+        self.current = now;
+        if !self.updated {
+            self.updated = true;
+            self.ts_flush = now;
+        }
+        let mut slap = diff(now, self.ts_flush);
+        if !(-10_000..10_000).contains(&slap) {
+            self.ts_flush = now;
+            slap = 0;
+        }
+        if slap >= 0 {
+            self.ts_flush = self.ts_flush.wrapping_add(self.interval);
+            if diff(now, self.ts_flush) >= 0 {
+                self.ts_flush = now.wrapping_add(self.interval);
+            }
+            self.flush(now, out);
+        } else if self.urgent {
+            self.flush(now, out);
+        }
+    }
+
+    /// When `update` should next be called: `now` if something is due, else
+    /// the earlier of the next flush tick and the next retransmission, and
+    /// never later than one interval away (ikcp's contract).
+    pub fn check(&self, now: u32) -> u32 {
+        if !self.updated || self.urgent {
+            return now;
+        }
+        let mut ts_flush = self.ts_flush;
+        if !(-10_000..10_000).contains(&diff(now, ts_flush)) {
+            ts_flush = now;
+        }
+        if diff(now, ts_flush) >= 0 {
+            return now;
+        }
+        let tm_flush = diff(ts_flush, now) as u32;
+        let mut tm_packet = u32::MAX;
+        for seg in self.snd_buf.iter().filter(|s| !s.acked) {
+            let d = diff(seg.resend_ts, now);
+            if d <= 0 {
+                return now;
+            }
+            tm_packet = tm_packet.min(d as u32);
+        }
+        now.wrapping_add(tm_packet.min(tm_flush).min(self.interval))
+    }
+}
+
+/// The RACK state a loss test needs: the newest delivered transmission and
+/// how long an older one may still take.
+#[derive(Clone, Copy)]
+struct Rack {
+    ts: u32,
+    sn: u32,
+    wait: u32,
+}
+
+impl Rack {
+    /// Sent before the newest delivered segment, and overdue.
+    fn is_lost(&self, seg: &Segment, now: u32) -> bool {
+        let sent_before = diff(self.ts, seg.ts) > 0 || (self.ts == seg.ts && diff(self.sn, seg.sn) > 0);
+        sent_before && seg.xmit > 0 && diff(now, seg.ts) >= self.wait as i32
+    }
+}
+
+fn out_of_range(what: &'static str, min: usize, max: usize, got: usize) -> ArqError {
+    ArqError::OutOfRange { what, min: min as u64, max: max as u64, got: got as u64 }
+}
+
+#[cfg(test)]
+mod tests;

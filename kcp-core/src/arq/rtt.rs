@@ -1,0 +1,96 @@
+//! Round-trip time estimation and the retransmission timeout (RFC 6298 style,
+//! with ikcp's constants): `rto = srtt + max(interval, 4 * rttvar)`, clamped to
+//! `[min_rto, RTO_MAX]`.
+
+/// Lower bound of the RTO in normal mode (`IKCP_RTO_MIN`).
+pub const RTO_MIN: u32 = 100;
+/// Lower bound of the RTO in nodelay mode (`IKCP_RTO_NDL`).
+pub const RTO_NODELAY_MIN: u32 = 30;
+/// RTO before the first sample (`IKCP_RTO_DEF`).
+pub const RTO_DEFAULT: u32 = 200;
+/// Upper bound of the RTO (`IKCP_RTO_MAX`).
+pub const RTO_MAX: u32 = 60_000;
+
+/// Smoothed RTT, its mean deviation, and the RTO derived from them.
+#[derive(Debug, Clone)]
+pub struct RttEstimator {
+    srtt: u32,
+    rttvar: u32,
+    rto: u32,
+    min_rto: u32,
+}
+
+impl Default for RttEstimator {
+    fn default() -> Self {
+        Self { srtt: 0, rttvar: 0, rto: RTO_DEFAULT, min_rto: RTO_MIN }
+    }
+}
+
+impl RttEstimator {
+    /// Folds one RTT sample (ms) into the estimate. `interval` is the flush
+    /// interval, the floor of the variance term (an ACK can wait that long).
+    pub fn sample(&mut self, rtt: u32, interval: u32) {
+        if self.srtt == 0 {
+            self.srtt = rtt.max(1);
+            self.rttvar = rtt / 2;
+        } else {
+            let delta = rtt.abs_diff(self.srtt);
+            self.rttvar = (3 * self.rttvar + delta) / 4;
+            self.srtt = ((7 * u64::from(self.srtt) + u64::from(rtt)) / 8).max(1) as u32;
+        }
+        self.recompute(interval);
+    }
+
+    fn recompute(&mut self, interval: u32) {
+        let rto = self.srtt.saturating_add(interval.max(self.rttvar.saturating_mul(4)));
+        self.rto = rto.clamp(self.min_rto, RTO_MAX);
+    }
+
+    /// The current retransmission timeout in ms.
+    pub fn rto(&self) -> u32 {
+        self.rto
+    }
+
+    /// Smoothed RTT in ms (0 before the first sample).
+    pub fn srtt(&self) -> u32 {
+        self.srtt
+    }
+
+    /// Mean deviation of the RTT in ms.
+    pub fn rttvar(&self) -> u32 {
+        self.rttvar
+    }
+
+    /// The RTO floor in ms.
+    pub fn min_rto(&self) -> u32 {
+        self.min_rto
+    }
+
+    /// Sets the RTO floor; takes effect at once on the current RTO.
+    pub fn set_min_rto(&mut self, min_rto: u32) {
+        self.min_rto = min_rto.min(RTO_MAX);
+        self.rto = self.rto.clamp(self.min_rto, RTO_MAX);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_sample_sets_srtt_and_half_variance() {
+        let mut e = RttEstimator::default();
+        e.set_min_rto(RTO_NODELAY_MIN);
+        e.sample(100, 10);
+        assert_eq!((e.srtt(), e.rttvar(), e.rto()), (100, 50, 300));
+    }
+
+    #[test]
+    fn rto_stays_within_bounds() {
+        let mut e = RttEstimator::default();
+        e.sample(1, 10);
+        assert_eq!(e.rto(), RTO_MIN);
+        e.sample(u32::MAX / 8, 10);
+        assert_eq!(e.rto(), RTO_MAX);
+    }
+}
