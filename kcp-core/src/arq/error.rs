@@ -61,6 +61,9 @@ pub enum ArqError {
         /// Size of the buffer offered.
         capacity: usize,
     },
+    /// The setting can only be changed before any traffic.
+    #[error("the initial sequence numbers can only be set before any traffic")]
+    AlreadyStarted,
     /// A configuration value is out of range.
     #[error("{what} must be in {min}..={max}, got {got}")]
     OutOfRange {

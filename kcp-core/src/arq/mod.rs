@@ -389,6 +389,27 @@ impl Arq {
         self.fastlimit = limit;
     }
 
+    /// Starts the send and receive sequence numbers at `snd` and `rcv`
+    /// instead of 0. ikcp always starts at 0; this exists so tests can run
+    /// across the 2^32 wrap, and for protocols that agree on other starting
+    /// points. Both ends must agree (`snd` here is `rcv` there). Refused
+    /// once anything has been queued, sent or received.
+    pub fn set_initial_sequence(&mut self, snd: u32, rcv: u32) -> Result<(), ArqError> {
+        let untouched = self.snd_queue.is_empty()
+            && self.snd_buf.is_empty()
+            && self.rcv_buf.is_empty()
+            && self.rcv_queue.is_empty()
+            && self.snd_nxt == 0
+            && self.rcv_nxt == 0;
+        if !untouched {
+            return Err(ArqError::AlreadyStarted);
+        }
+        self.snd_una = snd;
+        self.snd_nxt = snd;
+        self.rcv_nxt = rcv;
+        Ok(())
+    }
+
     // ----- state ---------------------------------------------------------
 
     /// True once a segment has been sent `dead_link` times without an ACK.
