@@ -36,11 +36,23 @@ pub struct Mode {
 }
 
 /// nodelay 0, interval 10, resend 0, nc 1.
-pub const NORMAL: Mode =
-    Mode { name: "normal", nodelay: 0, interval: 10, resend: 0, nc: true, min_rto: None };
+pub const NORMAL: Mode = Mode {
+    name: "normal",
+    nodelay: 0,
+    interval: 10,
+    resend: 0,
+    nc: true,
+    min_rto: None,
+};
 /// nodelay 2, interval 10, resend 2, nc 1, minrto 10.
-pub const FAST: Mode =
-    Mode { name: "fast", nodelay: 2, interval: 10, resend: 2, nc: true, min_rto: Some(10) };
+pub const FAST: Mode = Mode {
+    name: "fast",
+    nodelay: 2,
+    interval: 10,
+    resend: 2,
+    nc: true,
+    min_rto: Some(10),
+};
 
 /// Echoes measured per run.
 pub const ECHOES: usize = 1000;
@@ -81,13 +93,24 @@ pub struct RunResult {
 
 /// Link settings of the scenario.
 pub fn link_config() -> LinkConfig {
-    LinkConfig { loss: 0.05, delay: 30..62, fifo: true, duplicate: 0.0, corrupt: 0.0 }
+    LinkConfig {
+        loss: 0.05,
+        delay: 30..62,
+        fifo: true,
+        duplicate: 0.0,
+        corrupt: 0.0,
+    }
 }
 
 /// Configures an engine for `mode`.
 pub fn configure(arq: &mut Arq, mode: &Mode, recovery: Recovery) {
     arq.set_window(128, 128).expect("128 is a valid window");
-    arq.set_nodelay(Some(mode.nodelay), Some(mode.interval), Some(mode.resend), Some(mode.nc));
+    arq.set_nodelay(
+        Some(mode.nodelay),
+        Some(mode.interval),
+        Some(mode.resend),
+        Some(mode.nc),
+    );
     if let Some(ms) = mode.min_rto {
         arq.set_min_rto(ms);
     }
@@ -125,7 +148,8 @@ fn record_arrival(legs: &mut [Leg], sent: u32, now: u32, datagram: &[u8]) {
 }
 
 fn leg_breakdown(leg: &Leg, total: &mut Breakdown) {
-    let (Some(q), Some(tx), Some((sent, at)), Some(d)) = (leg.queued, leg.first_tx, leg.arrived, leg.delivered)
+    let (Some(q), Some(tx), Some((sent, at)), Some(d)) =
+        (leg.queued, leg.first_tx, leg.arrived, leg.delivered)
     else {
         return;
     };

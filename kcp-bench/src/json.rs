@@ -36,7 +36,11 @@ impl Object {
     /// Adds a string (callers pass plain ASCII names).
     pub fn str(mut self, key: &str, value: &str) -> Self {
         self.key(key);
-        let _ = write!(self.body, "\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""));
+        let _ = write!(
+            self.body,
+            "\"{}\"",
+            value.replace('\\', "\\\\").replace('"', "\\\"")
+        );
         self
     }
 

@@ -60,7 +60,13 @@ pub struct LinkConfig {
 impl LinkConfig {
     /// A perfect link with a fixed delay.
     pub fn ideal(delay_ms: u32) -> Self {
-        Self { loss: 0.0, delay: delay_ms..delay_ms + 1, fifo: true, duplicate: 0.0, corrupt: 0.0 }
+        Self {
+            loss: 0.0,
+            delay: delay_ms..delay_ms + 1,
+            fifo: true,
+            duplicate: 0.0,
+            corrupt: 0.0,
+        }
     }
 }
 
@@ -104,7 +110,12 @@ pub struct Link {
 impl Link {
     /// A link drawing its randomness from `seed`.
     pub fn new(config: LinkConfig, seed: u64) -> Self {
-        Self { config, rng: Rng::new(seed), queue: VecDeque::new(), stats: LinkStats::default() }
+        Self {
+            config,
+            rng: Rng::new(seed),
+            queue: VecDeque::new(),
+            stats: LinkStats::default(),
+        }
     }
 
     /// What the link has done so far.
@@ -124,11 +135,24 @@ impl Link {
             self.stats.dropped += 1;
             return;
         }
-        let copies = if self.rng.chance(self.config.duplicate) { 2 } else { 1 };
+        let copies = if self.rng.chance(self.config.duplicate) {
+            2
+        } else {
+            1
+        };
         for _ in 0..copies {
-            let span = self.config.delay.end.saturating_sub(self.config.delay.start);
+            let span = self
+                .config
+                .delay
+                .end
+                .saturating_sub(self.config.delay.start);
             let delay = self.config.delay.start + self.rng.below(span);
-            let mut packet = Datagram { sent: now, at: now.wrapping_add(delay), data: data.to_vec(), corrupted: false };
+            let mut packet = Datagram {
+                sent: now,
+                at: now.wrapping_add(delay),
+                data: data.to_vec(),
+                corrupted: false,
+            };
             if self.rng.chance(self.config.corrupt) && !packet.data.is_empty() {
                 let i = self.rng.below(packet.data.len() as u32) as usize;
                 packet.data[i] ^= 1 << self.rng.below(8);
@@ -190,7 +214,14 @@ pub struct Pair {
 impl Pair {
     /// Joins two engines, starting the clock at `now`.
     pub fn new(now: u32, a: Arq, b: Arq, a_to_b: Link, b_to_a: Link) -> Self {
-        Self { now, a, b, a_to_b, b_to_a, checksum_drops: 0 }
+        Self {
+            now,
+            a,
+            b,
+            a_to_b,
+            b_to_a,
+            checksum_drops: 0,
+        }
     }
 
     /// Advances the clock by one millisecond: delivers due datagrams, then

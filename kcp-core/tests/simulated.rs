@@ -60,57 +60,103 @@ struct Scenario {
 }
 
 fn net() -> impl Strategy<Value = Net> {
-    (0.0..0.3f64, 1..80u32, 0..60u32, any::<bool>(), 0.0..0.1f64, 0.0..0.1f64).prop_map(
-        |(loss, delay, jitter, fifo, duplicate, corrupt)| Net { loss, delay, jitter, fifo, duplicate, corrupt },
+    (
+        0.0..0.3f64,
+        1..80u32,
+        0..60u32,
+        any::<bool>(),
+        0.0..0.1f64,
+        0.0..0.1f64,
     )
+        .prop_map(|(loss, delay, jitter, fifo, duplicate, corrupt)| Net {
+            loss,
+            delay,
+            jitter,
+            fifo,
+            duplicate,
+            corrupt,
+        })
 }
 
 fn engine() -> impl Strategy<Value = Engine> {
-    (0..=2u32, 10..=100u32, 0..=3u32, any::<bool>(), any::<bool>(), 2..=256u32).prop_map(
-        |(nodelay, interval, resend, nc, improved, snd_wnd)| Engine {
-            nodelay,
-            interval,
-            resend,
-            nc,
-            recovery: if improved { Recovery::Improved } else { Recovery::Classic },
-            snd_wnd,
-        },
+    (
+        0..=2u32,
+        10..=100u32,
+        0..=3u32,
+        any::<bool>(),
+        any::<bool>(),
+        2..=256u32,
     )
+        .prop_map(
+            |(nodelay, interval, resend, nc, improved, snd_wnd)| Engine {
+                nodelay,
+                interval,
+                resend,
+                nc,
+                recovery: if improved {
+                    Recovery::Improved
+                } else {
+                    Recovery::Classic
+                },
+                snd_wnd,
+            },
+        )
 }
 
 fn scenario() -> impl Strategy<Value = Scenario> {
     (
         (net(), net(), engine(), engine()),
         (4..=256u32, 100..=1500usize, any::<bool>()),
-        (prop::collection::vec(0.0..1.0f64, 1..40), prop::collection::vec(0.0..1.0f64, 0..20)),
-        (0..300u32, any::<u64>(), 0..200_000u32, 0..2000u32, 0..2000u32),
+        (
+            prop::collection::vec(0.0..1.0f64, 1..40),
+            prop::collection::vec(0.0..1.0f64, 0..20),
+        ),
+        (
+            0..300u32,
+            any::<u64>(),
+            0..200_000u32,
+            0..2000u32,
+            0..2000u32,
+        ),
     )
-        .prop_map(|((there, back, a, b), (rcv_wnd, mtu, stream), (a_sends, b_sends), (read_every, seed, t, sa, sb))| {
-            Scenario {
-                there,
-                back,
-                a,
-                b,
-                rcv_wnd,
-                mtu,
-                stream,
-                a_sends,
-                b_sends,
-                read_every,
-                seed,
-                // Start the clock and both sequence spaces just below 2^32.
-                start_time: u32::MAX - t,
-                a_first_sn: u32::MAX - sa,
-                b_first_sn: u32::MAX - sb,
-            }
-        })
+        .prop_map(
+            |(
+                (there, back, a, b),
+                (rcv_wnd, mtu, stream),
+                (a_sends, b_sends),
+                (read_every, seed, t, sa, sb),
+            )| {
+                Scenario {
+                    there,
+                    back,
+                    a,
+                    b,
+                    rcv_wnd,
+                    mtu,
+                    stream,
+                    a_sends,
+                    b_sends,
+                    read_every,
+                    seed,
+                    // Start the clock and both sequence spaces just below 2^32.
+                    start_time: u32::MAX - t,
+                    a_first_sn: u32::MAX - sa,
+                    b_first_sn: u32::MAX - sb,
+                }
+            },
+        )
 }
 
 fn build(e: &Engine, s: &Scenario) -> Arq {
     let mut arq = Arq::new(0xC0FFEE);
     arq.set_mtu(s.mtu).unwrap();
     arq.set_window(e.snd_wnd, s.rcv_wnd).unwrap();
-    arq.set_nodelay(Some(e.nodelay), Some(e.interval), Some(e.resend), Some(e.nc));
+    arq.set_nodelay(
+        Some(e.nodelay),
+        Some(e.interval),
+        Some(e.resend),
+        Some(e.nc),
+    );
     arq.set_recovery(e.recovery);
     arq.set_stream(s.stream);
     arq
@@ -130,7 +176,12 @@ struct Receiver {
 
 impl Receiver {
     fn new(expected: Vec<Vec<u8>>, cap: usize) -> Self {
-        Self { expected, got_messages: Vec::new(), got_bytes: Vec::new(), buf: vec![0; cap] }
+        Self {
+            expected,
+            got_messages: Vec::new(),
+            got_bytes: Vec::new(),
+            buf: vec![0; cap],
+        }
     }
 
     fn read(&mut self, arq: &mut Arq) {
@@ -163,10 +214,21 @@ fn run(s: &Scenario) -> Result<(), TestCaseError> {
     let largest = a.mss() * (s.rcv_wnd.min(255) as usize);
     let sizes = |fractions: &[f64]| -> Vec<usize> {
         // Mostly small messages, some up to the largest the window allows.
-        fractions.iter().map(|f| ((f * f * f) * largest as f64) as usize).collect()
+        fractions
+            .iter()
+            .map(|f| ((f * f * f) * largest as f64) as usize)
+            .collect()
     };
-    let a_msgs: Vec<Vec<u8>> = sizes(&s.a_sends).iter().enumerate().map(|(i, &n)| message(1, i, n)).collect();
-    let b_msgs: Vec<Vec<u8>> = sizes(&s.b_sends).iter().enumerate().map(|(i, &n)| message(2, i, n)).collect();
+    let a_msgs: Vec<Vec<u8>> = sizes(&s.a_sends)
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| message(1, i, n))
+        .collect();
+    let b_msgs: Vec<Vec<u8>> = sizes(&s.b_sends)
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| message(2, i, n))
+        .collect();
     for m in &a_msgs {
         prop_assert_eq!(a.send(m), Ok(m.len()));
     }
@@ -192,7 +254,10 @@ fn run(s: &Scenario) -> Result<(), TestCaseError> {
         if at_b.done(s.stream) && at_a.done(s.stream) {
             break;
         }
-        prop_assert!(!pair.a.is_dead() && !pair.b.is_dead(), "link declared dead at {ms} ms");
+        prop_assert!(
+            !pair.a.is_dead() && !pair.b.is_dead(),
+            "link declared dead at {ms} ms"
+        );
     }
     for r in [&at_b, &at_a] {
         if s.stream {
@@ -257,14 +322,24 @@ fn a_lost_window_update_is_recovered_by_probing() {
     for _ in 0..1000 {
         pair.step();
     }
-    assert_eq!(pair.a.remote_window(), 0, "b's window is full and nobody reads");
+    assert_eq!(
+        pair.a.remote_window(),
+        0,
+        "b's window is full and nobody reads"
+    );
     assert_eq!(pair.a.wait_snd(), 0);
     // Nothing is in flight now: only a probe can learn that the window reopens.
     for i in 2..6u8 {
         pair.a.send(&[i; 10]).unwrap();
     }
     // b reads, but its window update is lost: without probing, a would wait forever.
-    pair.b_to_a = Link::new(LinkConfig { loss: 1.0, ..LinkConfig::ideal(5) }, 2);
+    pair.b_to_a = Link::new(
+        LinkConfig {
+            loss: 1.0,
+            ..LinkConfig::ideal(5)
+        },
+        2,
+    );
     let mut buf = [0u8; 10];
     let mut got = Vec::new();
     while let Ok(10) = pair.b.recv(&mut buf) {
@@ -284,5 +359,8 @@ fn a_lost_window_update_is_recovered_by_probing() {
     }
     assert_eq!(got, [0, 1, 2, 3, 4, 5]);
     // The first probe goes out 7 s after the window closed.
-    assert!(waited > 5_000, "recovered after {waited} ms: by probing, not by chance");
+    assert!(
+        waited > 5_000,
+        "recovered after {waited} ms: by probing, not by chance"
+    );
 }

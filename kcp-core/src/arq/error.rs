@@ -33,7 +33,9 @@ pub enum ArqError {
     },
     /// A message-mode segment announces more fragments than the receive
     /// window can ever hold, so its message could never be reassembled.
-    #[error("segment announces a message of {fragments} fragments; the receive window holds {window}")]
+    #[error(
+        "segment announces a message of {fragments} fragments; the receive window holds {window}"
+    )]
     FragmentsExceedWindow {
         /// Fragments in the announced message.
         fragments: usize,

@@ -21,8 +21,8 @@ pub mod segment;
 use std::collections::VecDeque;
 
 pub use error::ArqError;
-pub use rtt::{RttEstimator, RTO_DEFAULT, RTO_MAX, RTO_MIN, RTO_NODELAY_MIN};
 use packer::Packer;
+pub use rtt::{RttEstimator, RTO_DEFAULT, RTO_MAX, RTO_MIN, RTO_NODELAY_MIN};
 use segment::{segments, Command, SegmentHeader, HEADER_LEN};
 
 /// Default MTU (`IKCP_MTU_DEF`).
@@ -129,7 +129,18 @@ struct Segment {
 
 impl Segment {
     fn new(data: Vec<u8>) -> Self {
-        Self { sn: 0, frg: 0, ts: 0, resend_ts: 0, rto: 0, fastack: 0, xmit: 0, acked: false, lost: false, data }
+        Self {
+            sn: 0,
+            frg: 0,
+            ts: 0,
+            resend_ts: 0,
+            rto: 0,
+            fastack: 0,
+            xmit: 0,
+            acked: false,
+            lost: false,
+            data,
+        }
     }
 }
 
@@ -341,7 +352,11 @@ impl Arq {
     ) {
         if let Some(nodelay) = nodelay {
             self.nodelay = nodelay.min(2) as u8;
-            self.rtt.set_min_rto(if nodelay > 0 { RTO_NODELAY_MIN } else { RTO_MIN });
+            self.rtt.set_min_rto(if nodelay > 0 {
+                RTO_NODELAY_MIN
+            } else {
+                RTO_MIN
+            });
         }
         if let Some(interval) = interval {
             self.interval = interval.clamp(INTERVAL_MIN, INTERVAL_MAX);
@@ -503,7 +518,11 @@ impl Arq {
             buf.extend_from_slice(&data[..take]);
             data = &data[take..];
             let mut seg = Segment::new(buf);
-            seg.frg = if self.stream { 0 } else { (count - i - 1) as u8 };
+            seg.frg = if self.stream {
+                0
+            } else {
+                (count - i - 1) as u8
+            };
             self.snd_queue.push_back(seg);
         }
         Ok(total)
@@ -539,7 +558,10 @@ impl Arq {
     pub fn recv(&mut self, buf: &mut [u8]) -> Result<usize, ArqError> {
         let size = self.peek_size()?;
         if !self.stream && size > buf.len() {
-            return Err(ArqError::BufferTooSmall { needed: size, capacity: buf.len() });
+            return Err(ArqError::BufferTooSmall {
+                needed: size,
+                capacity: buf.len(),
+            });
         }
         let was_full = self.rcv_queue.len() >= usize::from(self.rcv_wnd);
         let mut written = 0;
@@ -583,7 +605,8 @@ impl Arq {
     }
 
     fn wnd_unused(&self) -> u16 {
-        self.rcv_wnd.saturating_sub(self.rcv_queue.len().min(usize::from(u16::MAX)) as u16)
+        self.rcv_wnd
+            .saturating_sub(self.rcv_queue.len().min(usize::from(u16::MAX)) as u16)
     }
 
     // ----- input ---------------------------------------------------------
@@ -661,14 +684,22 @@ impl Arq {
 
     fn validate(&self, datagram: &[u8]) -> Result<(), ArqError> {
         if datagram.len() < HEADER_LEN {
-            return Err(ArqError::Truncated { len: datagram.len() });
+            return Err(ArqError::Truncated {
+                len: datagram.len(),
+            });
         }
         for seg in segments(datagram) {
             let (h, _) = seg?;
             if h.conv != self.conv {
-                return Err(ArqError::ConvMismatch { expected: self.conv, got: h.conv });
+                return Err(ArqError::ConvMismatch {
+                    expected: self.conv,
+                    got: h.conv,
+                });
             }
-            if h.cmd == Command::Push && !self.stream && usize::from(h.frg) >= usize::from(self.rcv_wnd) {
+            if h.cmd == Command::Push
+                && !self.stream
+                && usize::from(h.frg) >= usize::from(self.rcv_wnd)
+            {
                 return Err(ArqError::FragmentsExceedWindow {
                     fragments: usize::from(h.frg) + 1,
                     window: usize::from(self.rcv_wnd),
@@ -743,7 +774,11 @@ impl Arq {
         };
         if !newer {
             let index = sn.wrapping_sub(self.snd_una) as usize;
-            if self.snd_buf.get(index).is_some_and(|s| !s.acked && s.xmit == 1) {
+            if self
+                .snd_buf
+                .get(index)
+                .is_some_and(|s| !s.acked && s.xmit == 1)
+            {
                 self.reordering_seen = true;
             }
         }
@@ -758,8 +793,16 @@ impl Arq {
         match (self.recovery, self.rack) {
             (Recovery::Improved, Some((ts, sn))) => {
                 // RFC 8985, 6.2: no reordering allowance until reordering is seen.
-                let allowance = if self.reordering_seen { self.min_rtt / 4 } else { 0 };
-                Some(Rack { ts, sn, wait: self.rack_rtt + allowance })
+                let allowance = if self.reordering_seen {
+                    self.min_rtt / 4
+                } else {
+                    0
+                };
+                Some(Rack {
+                    ts,
+                    sn,
+                    wait: self.rack_rtt + allowance,
+                })
             }
             _ => None,
         }
@@ -769,7 +812,9 @@ impl Arq {
     /// without waiting for the interval tick. Only segments below the newest
     /// delivered `sn` can qualify, so the scan is short in steady state.
     fn detect_losses(&mut self, now: u32) {
-        let Some(rack) = self.rack_threshold() else { return };
+        let Some(rack) = self.rack_threshold() else {
+            return;
+        };
         let end = rack.sn.wrapping_sub(self.snd_una) as usize;
         for seg in self.snd_buf.iter_mut().take(end) {
             if !seg.acked && !seg.lost && rack.is_lost(seg, now) && seg.xmit <= self.fastlimit {
@@ -882,7 +927,10 @@ impl Arq {
         }
         header.sn = 0;
         header.ts = 0;
-        for (flag, cmd) in [(ASK_SEND, Command::WindowAsk), (ASK_TELL, Command::WindowTell)] {
+        for (flag, cmd) in [
+            (ASK_SEND, Command::WindowAsk),
+            (ASK_TELL, Command::WindowTell),
+        ] {
             if self.probe & flag != 0 {
                 header.cmd = cmd;
                 packer.push(&header, &[], out);
@@ -896,7 +944,9 @@ impl Arq {
             cwnd = cwnd.min(self.cwnd);
         }
         while diff(self.snd_nxt, self.snd_una.wrapping_add(cwnd)) < 0 {
-            let Some(mut seg) = self.snd_queue.pop_front() else { break };
+            let Some(mut seg) = self.snd_queue.pop_front() else {
+                break;
+            };
             seg.sn = self.snd_nxt;
             seg.ts = now;
             seg.resend_ts = now;
@@ -907,7 +957,11 @@ impl Arq {
             self.snd_buf.push_back(seg);
         }
 
-        let resend = if self.fastresend > 0 { self.fastresend } else { u32::MAX };
+        let resend = if self.fastresend > 0 {
+            self.fastresend
+        } else {
+            u32::MAX
+        };
         // ikcp gives a first transmission an eighth of the RTO extra in
         // normal mode. With RACK detecting losses, the RTO is only the
         // backstop, so keep that slack in nodelay mode too: it halves the
@@ -941,7 +995,8 @@ impl Arq {
                 self.stats.timeout_retransmits += 1;
                 timed_out = true;
                 true
-            } else if seg.fastack >= resend || seg.lost || rack.is_some_and(|r| r.is_lost(seg, now)) {
+            } else if seg.fastack >= resend || seg.lost || rack.is_some_and(|r| r.is_lost(seg, now))
+            {
                 if seg.xmit <= self.fastlimit || self.fastlimit == 0 {
                     if seg.fastack >= resend {
                         self.stats.fast_retransmits += 1;
@@ -1062,13 +1117,19 @@ struct Rack {
 impl Rack {
     /// Sent before the newest delivered segment, and overdue.
     fn is_lost(&self, seg: &Segment, now: u32) -> bool {
-        let sent_before = diff(self.ts, seg.ts) > 0 || (self.ts == seg.ts && diff(self.sn, seg.sn) > 0);
+        let sent_before =
+            diff(self.ts, seg.ts) > 0 || (self.ts == seg.ts && diff(self.sn, seg.sn) > 0);
         sent_before && seg.xmit > 0 && diff(now, seg.ts) >= self.wait as i32
     }
 }
 
 fn out_of_range(what: &'static str, min: usize, max: usize, got: usize) -> ArqError {
-    ArqError::OutOfRange { what, min: min as u64, max: max as u64, got: got as u64 }
+    ArqError::OutOfRange {
+        what,
+        min: min as u64,
+        max: max as u64,
+        got: got as u64,
+    }
 }
 
 #[cfg(test)]

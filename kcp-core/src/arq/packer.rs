@@ -15,7 +15,12 @@ pub(super) struct Packer<'a> {
 impl<'a> Packer<'a> {
     /// `buf` is exactly one MTU long.
     pub fn new(buf: &'a mut [u8], reserved: usize) -> Self {
-        Self { buf, len: reserved, reserved, datagrams: 0 }
+        Self {
+            buf,
+            len: reserved,
+            reserved,
+            datagrams: 0,
+        }
     }
 
     /// Appends a header and its data, emitting the current datagram first if

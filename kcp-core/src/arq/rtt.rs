@@ -22,7 +22,12 @@ pub struct RttEstimator {
 
 impl Default for RttEstimator {
     fn default() -> Self {
-        Self { srtt: 0, rttvar: 0, rto: RTO_DEFAULT, min_rto: RTO_MIN }
+        Self {
+            srtt: 0,
+            rttvar: 0,
+            rto: RTO_DEFAULT,
+            min_rto: RTO_MIN,
+        }
     }
 }
 
@@ -42,7 +47,9 @@ impl RttEstimator {
     }
 
     fn recompute(&mut self, interval: u32) {
-        let rto = self.srtt.saturating_add(interval.max(self.rttvar.saturating_mul(4)));
+        let rto = self
+            .srtt
+            .saturating_add(interval.max(self.rttvar.saturating_mul(4)));
         self.rto = rto.clamp(self.min_rto, RTO_MAX);
     }
 

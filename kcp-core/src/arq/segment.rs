@@ -82,7 +82,8 @@ impl SegmentHeader {
         let Some(head) = buf.get(..HEADER_LEN) else {
             return Err(ArqError::Truncated { len: buf.len() });
         };
-        let u32_at = |i: usize| u32::from_le_bytes([head[i], head[i + 1], head[i + 2], head[i + 3]]);
+        let u32_at =
+            |i: usize| u32::from_le_bytes([head[i], head[i + 1], head[i + 2], head[i + 3]]);
         let cmd = Command::from_byte(head[4]).ok_or(ArqError::UnknownCommand { cmd: head[4] })?;
         Ok(Self {
             conv: u32_at(0),
@@ -169,12 +170,33 @@ mod tests {
     #[test]
     fn decoding_rejects_lies_and_unknown_commands() {
         let mut buf = [0u8; HEADER_LEN + 2];
-        SegmentHeader { conv: 1, cmd: Command::Push, frg: 0, wnd: 1, ts: 0, sn: 0, una: 0, len: 5 }
-            .encode(&mut buf);
+        SegmentHeader {
+            conv: 1,
+            cmd: Command::Push,
+            frg: 0,
+            wnd: 1,
+            ts: 0,
+            sn: 0,
+            una: 0,
+            len: 5,
+        }
+        .encode(&mut buf);
         let first = segments(&buf).next();
-        assert_eq!(first, Some(Err(ArqError::BadLength { len: 5, remaining: 2 })));
+        assert_eq!(
+            first,
+            Some(Err(ArqError::BadLength {
+                len: 5,
+                remaining: 2
+            }))
+        );
         buf[4] = 99;
-        assert_eq!(segments(&buf).next(), Some(Err(ArqError::UnknownCommand { cmd: 99 })));
-        assert_eq!(SegmentHeader::decode(&buf[..10]), Err(ArqError::Truncated { len: 10 }));
+        assert_eq!(
+            segments(&buf).next(),
+            Some(Err(ArqError::UnknownCommand { cmd: 99 }))
+        );
+        assert_eq!(
+            SegmentHeader::decode(&buf[..10]),
+            Err(ArqError::Truncated { len: 10 })
+        );
     }
 }

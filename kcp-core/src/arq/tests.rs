@@ -20,7 +20,10 @@ fn update_all(arq: &mut Arq, now: u32) -> Vec<Vec<u8>> {
 
 /// Headers of the segments in some datagrams.
 fn headers(datagrams: &[Vec<u8>]) -> Vec<SegmentHeader> {
-    datagrams.iter().flat_map(|d| segments(d).map(|s| s.expect("valid").0)).collect()
+    datagrams
+        .iter()
+        .flat_map(|d| segments(d).map(|s| s.expect("valid").0))
+        .collect()
 }
 
 fn deliver(datagrams: &[Vec<u8>], to: &mut Arq, now: u32) {
@@ -99,7 +102,11 @@ fn a_message_the_peer_could_never_reassemble_is_refused() {
     let too_big = vec![0u8; 128 * mss + 1];
     assert_eq!(
         a.send(&too_big),
-        Err(ArqError::MessageTooLarge { len: too_big.len(), fragments: 129, limit: 128 })
+        Err(ArqError::MessageTooLarge {
+            len: too_big.len(),
+            fragments: 129,
+            limit: 128
+        })
     );
     assert_eq!(a.wait_snd(), 0, "a refused message queues nothing");
     assert_eq!(a.send(&vec![0u8; 128 * mss]), Ok(128 * mss));
@@ -110,7 +117,10 @@ fn a_message_the_peer_could_never_reassemble_is_refused() {
     small.send(b"x").unwrap();
     b.input(0, &flush_all(&mut small, 0)[0]).unwrap();
     assert_eq!(b.max_fragments(), 16);
-    assert!(matches!(b.send(&vec![0u8; 16 * mss + 1]), Err(ArqError::MessageTooLarge { limit: 16, .. })));
+    assert!(matches!(
+        b.send(&vec![0u8; 16 * mss + 1]),
+        Err(ArqError::MessageTooLarge { limit: 16, .. })
+    ));
     // ...and the wire's one-byte frg caps everything at 255.
     let mut wide = Arq::new(1);
     wide.set_window(1024, 1024).unwrap();
@@ -123,7 +133,13 @@ fn a_buffer_too_small_keeps_the_message() {
     a.send(b"0123456789").unwrap();
     deliver(&flush_all(&mut a, 0), &mut b, 1);
     let mut small = [0u8; 4];
-    assert_eq!(b.recv(&mut small), Err(ArqError::BufferTooSmall { needed: 10, capacity: 4 }));
+    assert_eq!(
+        b.recv(&mut small),
+        Err(ArqError::BufferTooSmall {
+            needed: 10,
+            capacity: 4
+        })
+    );
     let mut big = [0u8; 10];
     assert_eq!(b.recv(&mut big), Ok(10));
     assert_eq!(&big, b"0123456789");
@@ -193,13 +209,43 @@ fn malformed_input_is_refused_and_changes_nothing() {
     let cases: Vec<(Vec<u8>, ArqError)> = vec![
         (vec![], ArqError::Truncated { len: 0 }),
         (vec![1, 2, 3], ArqError::Truncated { len: 3 }),
-        (header(8, 81, 0).to_vec(), ArqError::ConvMismatch { expected: 9, got: 8 }),
-        (header(9, 80, 0).to_vec(), ArqError::UnknownCommand { cmd: 80 }),
-        (header(9, 81, 100).to_vec(), ArqError::BadLength { len: 100, remaining: 0 }),
-        (header(9, 81, u32::MAX).to_vec(), ArqError::BadLength { len: u32::MAX, remaining: 0 }),
+        (
+            header(8, 81, 0).to_vec(),
+            ArqError::ConvMismatch {
+                expected: 9,
+                got: 8,
+            },
+        ),
+        (
+            header(9, 80, 0).to_vec(),
+            ArqError::UnknownCommand { cmd: 80 },
+        ),
+        (
+            header(9, 81, 100).to_vec(),
+            ArqError::BadLength {
+                len: 100,
+                remaining: 0,
+            },
+        ),
+        (
+            header(9, 81, u32::MAX).to_vec(),
+            ArqError::BadLength {
+                len: u32::MAX,
+                remaining: 0,
+            },
+        ),
         // A valid segment followed by a bad one: the good one is not applied either.
-        (valid_then(&header(9, 85, 0)), ArqError::UnknownCommand { cmd: 85 }),
-        (valid_then(&header(7, 82, 0)), ArqError::ConvMismatch { expected: 9, got: 7 }),
+        (
+            valid_then(&header(9, 85, 0)),
+            ArqError::UnknownCommand { cmd: 85 },
+        ),
+        (
+            valid_then(&header(7, 82, 0)),
+            ArqError::ConvMismatch {
+                expected: 9,
+                got: 7,
+            },
+        ),
     ];
     for (datagram, expected) in cases {
         assert_eq!(b.input(5, &datagram), Err(expected));
@@ -209,7 +255,13 @@ fn malformed_input_is_refused_and_changes_nothing() {
     // A message announcing more fragments than our window can hold is refused too.
     let mut h = header(9, 81, 0);
     h[5] = 200;
-    assert_eq!(b.input(5, &h), Err(ArqError::FragmentsExceedWindow { fragments: 201, window: 128 }));
+    assert_eq!(
+        b.input(5, &h),
+        Err(ArqError::FragmentsExceedWindow {
+            fragments: 201,
+            window: 128
+        })
+    );
 }
 
 #[test]
@@ -276,8 +328,15 @@ fn sequence_numbers_and_clocks_wrap() {
     }
     assert_eq!(got, (0..10).collect::<Vec<_>>());
     assert_eq!(a.wait_snd(), 0);
-    assert_eq!(a.sequence_state(), (NEAR_WRAP.wrapping_add(10), NEAR_WRAP.wrapping_add(10), 0));
-    assert!(a.rtt().srtt() < 100, "RTT across the clock wrap is small: {}", a.rtt().srtt());
+    assert_eq!(
+        a.sequence_state(),
+        (NEAR_WRAP.wrapping_add(10), NEAR_WRAP.wrapping_add(10), 0)
+    );
+    assert!(
+        a.rtt().srtt() < 100,
+        "RTT across the clock wrap is small: {}",
+        a.rtt().srtt()
+    );
 }
 
 #[test]
@@ -353,14 +412,21 @@ fn lose_some(recovery: Recovery, resend: u32, n: u32, arrived: &[u32]) -> (Arq, 
         }
     }
     let out = update_all(&mut a, 80);
-    let resent = headers(&out).iter().filter(|h| h.cmd == Command::Push).map(|h| h.sn).collect();
+    let resent = headers(&out)
+        .iter()
+        .filter(|h| h.cmd == Command::Push)
+        .map(|h| h.sn)
+        .collect();
     (a, resent)
 }
 
 #[test]
 fn classic_fast_resend_needs_the_threshold_of_later_acks() {
     let (_, resent) = lose_some(Recovery::Classic, 2, 4, &[1]);
-    assert!(resent.is_empty(), "one later ACK is not enough for resend 2: {resent:?}");
+    assert!(
+        resent.is_empty(),
+        "one later ACK is not enough for resend 2: {resent:?}"
+    );
     let (a, resent) = lose_some(Recovery::Classic, 2, 4, &[1, 2]);
     assert_eq!(resent, [0]);
     assert_eq!(a.stats().fast_retransmits, 1);
@@ -395,7 +461,14 @@ fn a_detected_loss_is_resent_at_the_next_update_not_the_next_tick() {
     deliver(&ack, &mut a, 140);
     assert_eq!(a.check(140), 140, "a loss is due at once");
     let resent = update_all(&mut a, 141);
-    assert_eq!(headers(&resent).iter().filter(|h| h.cmd == Command::Push).map(|h| h.sn).collect::<Vec<_>>(), [0]);
+    assert_eq!(
+        headers(&resent)
+            .iter()
+            .filter(|h| h.cmd == Command::Push)
+            .map(|h| h.sn)
+            .collect::<Vec<_>>(),
+        [0]
+    );
 }
 
 #[test]
@@ -413,19 +486,32 @@ fn check_names_the_next_due_time() {
     // ikcp's rule: never more than one interval away.
     a.set_nodelay(None, Some(5000), None, None);
     update_all(&mut a, 1100);
-    assert_eq!(a.check(1100), 1050 + 225, "the retransmission is due before the next tick");
+    assert_eq!(
+        a.check(1100),
+        1050 + 225,
+        "the retransmission is due before the next tick"
+    );
 }
 
 #[test]
 fn configuration_is_range_checked() {
     let mut a = Arq::new(1);
-    assert!(matches!(a.set_mtu(10), Err(ArqError::OutOfRange { what: "mtu", .. })));
-    assert!(matches!(a.set_mtu(70_000), Err(ArqError::OutOfRange { what: "mtu", .. })));
+    assert!(matches!(
+        a.set_mtu(10),
+        Err(ArqError::OutOfRange { what: "mtu", .. })
+    ));
+    assert!(matches!(
+        a.set_mtu(70_000),
+        Err(ArqError::OutOfRange { what: "mtu", .. })
+    ));
     a.set_mtu(576).unwrap();
     assert_eq!(a.mss(), 576 - HEADER_LEN);
     a.set_reserved(28).unwrap();
     assert_eq!(a.mss(), 576 - 28 - HEADER_LEN);
-    assert!(matches!(a.set_window(70_000, 0), Err(ArqError::OutOfRange { .. })));
+    assert!(matches!(
+        a.set_window(70_000, 0),
+        Err(ArqError::OutOfRange { .. })
+    ));
     a.set_nodelay(None, Some(1), None, None);
     assert_eq!(a.interval(), INTERVAL_MIN);
     a.set_nodelay(None, Some(99_999), None, None);
@@ -463,12 +549,21 @@ fn congestion_window_starts_small_and_grows_unless_nc() {
     let mut sent_per_flush = Vec::new();
     for _ in 0..6 {
         let out = update_all(&mut a, now);
-        sent_per_flush.push(headers(&out).iter().filter(|h| h.cmd == Command::Push).count());
+        sent_per_flush.push(
+            headers(&out)
+                .iter()
+                .filter(|h| h.cmd == Command::Push)
+                .count(),
+        );
         deliver(&out, &mut b, now + 5);
         deliver(&flush_all(&mut b, now + 5), &mut a, now + 10);
         now += 10;
     }
-    assert_eq!(sent_per_flush[..2], [1, 2], "slow start begins at one segment");
+    assert_eq!(
+        sent_per_flush[..2],
+        [1, 2],
+        "slow start begins at one segment"
+    );
     assert!(a.cwnd() > 1);
 }
 
@@ -499,5 +594,9 @@ fn steady_traffic_allocates_no_new_segment_buffers() {
         cycle(&mut a, &mut b, now);
         now += 10;
     }
-    assert_eq!((capacity(&a), capacity(&b)), warm, "buffers are recycled, not reallocated");
+    assert_eq!(
+        (capacity(&a), capacity(&b)),
+        warm,
+        "buffers are recycled, not reallocated"
+    );
 }

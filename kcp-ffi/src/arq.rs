@@ -1,0 +1,713 @@
+//! `kcp_arq_*`: the bring-your-own-transport ARQ, one-to-one with ikcp.
+//!
+//! Each function checks its arguments, converts them, and calls
+//! [`kcp_core::Arq`]; none holds protocol logic. Differences from ikcp that a
+//! porter meets: functions return negative `KCP_E*` codes instead of ikcp's
+//! -1..-3, `kcp_arq_input` and `kcp_arq_flush` take the time from the last
+//! `kcp_arq_update`, and a malformed datagram is refused whole.
+
+use std::cell::Cell;
+use std::ffi::{c_int, c_void};
+use std::ptr;
+
+use kcp_core::arq::{Arq, Recovery};
+
+use crate::error::{arq_fail, fail, KCP_EBUSY, KCP_EINVAL, KCP_EMSGSIZE, KCP_OK};
+use crate::guard::{code, code_isize, guard, ignore};
+
+/// C's `size_t`. The name makes cbindgen print `size_t` (a bare `usize`
+/// would become `uintptr_t`).
+#[allow(non_camel_case_types)]
+type size_t = usize;
+
+/// ikcp's loss recovery, exactly: fast resend counts every ACK of a later
+/// segment, and losses are otherwise found by the retransmission timeout.
+pub const KCP_RECOVERY_CLASSIC: c_int = 0;
+/// Faster loss detection with no change on the wire (the default): RACK
+/// (RFC 8985), fast-resend counting that ignores ACKs already in flight,
+/// and immediate acknowledgement of out-of-order data.
+pub const KCP_RECOVERY_IMPROVED: c_int = 1;
+
+/// Receives every datagram a kcp_arq handle emits, from inside
+/// kcp_arq_update or kcp_arq_flush.
+///
+/// `buf` holds `len` bytes (at most the MTU) and is valid only during the
+/// call: send it or copy it. `user` is the pointer given to kcp_arq_new. The
+/// return value is ignored, as in ikcp.
+///
+/// The callback must return normally (no longjmp, no C++ exception). It may
+/// use other handles, but any call on the handle that is emitting returns
+/// KCP_EBUSY (and kcp_arq_free on it does nothing), except kcp_arq_conv.
+#[allow(non_camel_case_types)]
+pub type kcp_output_fn =
+    Option<unsafe extern "C" fn(buf: *const u8, len: size_t, user: *mut c_void) -> c_int>;
+
+/// The non-NULL form of [`kcp_output_fn`].
+type OutputFn = unsafe extern "C" fn(buf: *const u8, len: size_t, user: *mut c_void) -> c_int;
+
+/// A KCP control block for one conversation, driven by the caller: feed it
+/// datagrams with kcp_arq_input, call kcp_arq_update on time, and it hands
+/// the datagrams to send to its output callback.
+///
+/// Created by kcp_arq_new, owned by the caller, released by kcp_arq_free.
+/// Not thread-safe: use a handle from one thread at a time (it may move
+/// between threads).
+#[allow(non_camel_case_types)]
+pub struct kcp_arq {
+    /// True while the output callback runs. Read through a field projection
+    /// before anything borrows `state`, so a re-entrant call is refused
+    /// without aliasing the outer call's `&mut State`.
+    in_callback: Cell<bool>,
+    /// Copy of the engine's conversation id, readable even from the callback.
+    conv: u32,
+    state: State,
+}
+
+/// Everything a call may borrow, mutably for most calls.
+struct State {
+    arq: Arq,
+    output: OutputFn,
+    user: *mut c_void,
+    /// The time given to the last kcp_arq_update, used by input and flush.
+    now: u32,
+}
+
+/// Checks that `arq` is usable now: not NULL, and not inside its own output
+/// callback. Returns the callback flag; borrows nothing else.
+///
+/// # Safety
+/// `arq` is NULL or a live handle from kcp_arq_new.
+unsafe fn enter<'a>(arq: *const kcp_arq) -> Result<&'a Cell<bool>, c_int> {
+    if arq.is_null() {
+        return Err(fail(KCP_EINVAL, "the kcp_arq handle is NULL"));
+    }
+    // SAFETY: `arq` is live (caller contract). The place expression projects
+    // to the one field, so no reference to `state` is created: an outer call
+    // on this handle may hold `&mut State` right now (we may be inside its
+    // callback), and `Cell` makes the shared access to the flag legal.
+    let flag = unsafe { &(*arq).in_callback };
+    if flag.get() {
+        return Err(fail(
+            KCP_EBUSY,
+            "the kcp_arq handle was used from inside its own output callback",
+        ));
+    }
+    Ok(flag)
+}
+
+/// The state behind `arq` for a call that changes it, and the callback flag.
+///
+/// # Safety
+/// `arq` is NULL or a live handle from kcp_arq_new, used by one thread at a time.
+unsafe fn state_mut<'a>(arq: *mut kcp_arq) -> Result<(&'a mut State, &'a Cell<bool>), c_int> {
+    // SAFETY: forwarded caller contract.
+    let flag = unsafe { enter(arq) }?;
+    // SAFETY: not NULL and live; not inside this handle's callback, and one
+    // thread at a time, so no other reference to `state` exists.
+    let state = unsafe { &mut (*arq).state };
+    Ok((state, flag))
+}
+
+/// The state behind `arq` for a call that only reads it.
+///
+/// # Safety
+/// `arq` is NULL or a live handle from kcp_arq_new, used by one thread at a time.
+unsafe fn state_ref<'a>(arq: *const kcp_arq) -> Result<&'a State, c_int> {
+    // SAFETY: forwarded caller contract.
+    unsafe { enter(arq) }?;
+    // SAFETY: not NULL and live; not inside this handle's callback, so no
+    // `&mut State` exists.
+    Ok(unsafe { &(*arq).state })
+}
+
+/// The `len` bytes at `buf`; NULL is accepted when `len` is 0.
+///
+/// # Safety
+/// `buf` is NULL or valid for reads of `len` bytes for the call.
+unsafe fn bytes<'a>(buf: *const u8, len: size_t) -> Result<&'a [u8], c_int> {
+    if buf.is_null() {
+        return if len == 0 {
+            Ok(&[])
+        } else {
+            Err(fail(KCP_EINVAL, format!("buf is NULL but len is {len}")))
+        };
+    }
+    if len > isize::MAX as usize {
+        return Err(fail(
+            KCP_EINVAL,
+            format!("len {len} is larger than any buffer can be"),
+        ));
+    }
+    // SAFETY: not NULL, valid for reads of `len` (<= isize::MAX) bytes for
+    // this call (caller contract); the library reads only.
+    Ok(unsafe { std::slice::from_raw_parts(buf, len) })
+}
+
+/// The `cap` writable bytes at `buf`; NULL is accepted when `cap` is 0.
+///
+/// # Safety
+/// `buf` is NULL or valid for writes of `cap` bytes for the call.
+unsafe fn bytes_mut<'a>(buf: *mut u8, cap: size_t) -> Result<&'a mut [u8], c_int> {
+    if buf.is_null() {
+        return if cap == 0 {
+            Ok(&mut [])
+        } else {
+            Err(fail(KCP_EINVAL, format!("buf is NULL but cap is {cap}")))
+        };
+    }
+    // No real buffer is larger than isize::MAX bytes; using less of it is fine.
+    let cap = cap.min(isize::MAX as usize);
+    // SAFETY: not NULL, valid for writes of `cap` bytes for this call and
+    // not aliased (caller contract). Every byte pattern is a valid `u8` and
+    // the engine only writes to the slice, so uninitialised caller memory
+    // is never read.
+    Ok(unsafe { std::slice::from_raw_parts_mut(buf, cap) })
+}
+
+/// The closure the engine emits datagrams to: raises the re-entrancy flag
+/// around each call of the C callback.
+fn emitter(flag: &Cell<bool>, output: OutputFn, user: *mut c_void) -> impl FnMut(&mut [u8]) + '_ {
+    move |datagram: &mut [u8]| {
+        flag.set(true);
+        // SAFETY: kcp_arq_new's caller promised that `output` may be called
+        // with a buffer, its length and `user`. `datagram` is valid for
+        // reads of its length for the whole call. Calls the callback makes
+        // on this handle see the flag and touch nothing else.
+        unsafe { output(datagram.as_ptr(), datagram.len(), user) };
+        flag.set(false);
+    }
+}
+
+/// Creates a control block for conversation `conv` with ikcp's defaults
+/// (MTU 1400, windows 32/128, interval 100 ms) and KCP_RECOVERY_IMPROVED.
+///
+/// `output` receives every datagram to send (see kcp_output_fn); `user` is
+/// passed to it untouched and is not owned by the library: keep it valid
+/// until kcp_arq_free.
+///
+/// Returns a handle owned by the caller, to release with kcp_arq_free; or
+/// NULL if `output` is NULL (kcp_last_error says why).
+///
+/// Thread-safety: safe to call from any thread.
+///
+/// # Safety
+/// `output` is NULL or a function that can be called as documented for
+/// kcp_output_fn, with `user`, until the handle is freed.
+#[no_mangle]
+pub unsafe extern "C" fn kcp_arq_new(
+    conv: u32,
+    output: kcp_output_fn,
+    user: *mut c_void,
+) -> *mut kcp_arq {
+    guard(
+        "kcp_arq_new",
+        |_| ptr::null_mut(),
+        || {
+            let Some(output) = output else {
+                return Err(fail(KCP_EINVAL, "the output callback is NULL"));
+            };
+            let handle = kcp_arq {
+                in_callback: Cell::new(false),
+                conv,
+                state: State {
+                    arq: Arq::new(conv),
+                    output,
+                    user,
+                    now: 0,
+                },
+            };
+            Ok(Box::into_raw(Box::new(handle)))
+        },
+    )
+}
+
+/// Releases a handle and everything it holds (queued data is dropped; the
+/// `user` pointer is not touched). NULL is accepted and does nothing.
+/// Called from inside the handle's own output callback, it does nothing and
+/// records KCP_EBUSY in kcp_last_error.
+///
+/// The handle must not be used afterwards; freeing it twice is undefined.
+///
+/// Thread-safety: not thread-safe; no other call may be using the handle.
+///
+/// # Safety
+/// `arq` is NULL or a live handle from kcp_arq_new.
+#[no_mangle]
+pub unsafe extern "C" fn kcp_arq_free(arq: *mut kcp_arq) {
+    guard("kcp_arq_free", ignore, || {
+        if arq.is_null() {
+            return Ok(());
+        }
+        // SAFETY: not NULL and live (caller contract).
+        unsafe { enter(arq) }?;
+        // SAFETY: `arq` came from Box::into_raw in kcp_arq_new, is not freed
+        // yet, and no call is using it (not inside its callback).
+        drop(unsafe { Box::from_raw(arq) });
+        Ok(())
+    })
+}
+
+/// Queues a message (in stream mode: bytes) for sending, like ikcp_send.
+/// Nothing is sent until kcp_arq_update or kcp_arq_flush.
+///
+/// `buf` is only read during the call (the library copies it); NULL is
+/// accepted when `len` is 0, which queues an empty message.
+///
+/// Returns `len` on success; KCP_EMSGSIZE if the message needs more
+/// fragments than the peer's receive window (or 255) allows, or if `len`
+/// exceeds INT_MAX; KCP_EINVAL for a NULL handle or buffer; KCP_EBUSY from
+/// inside the handle's output callback. Nothing is queued on failure.
+///
+/// Thread-safety: not thread-safe (one thread at a time per handle).
+///
+/// # Safety
+/// `arq` is NULL or a live handle; `buf` is NULL or readable for `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn kcp_arq_send(arq: *mut kcp_arq, buf: *const u8, len: size_t) -> c_int {
+    guard("kcp_arq_send", code, || {
+        // SAFETY: `arq` is NULL or live (caller contract).
+        let (state, _) = unsafe { state_mut(arq) }?;
+        // SAFETY: `buf` is NULL or readable for `len` bytes (caller contract).
+        let data = unsafe { bytes(buf, len) }?;
+        let Ok(count) = c_int::try_from(len) else {
+            return Err(fail(KCP_EMSGSIZE, format!("len {len} exceeds INT_MAX")));
+        };
+        state.arq.send(data).map_err(arq_fail)?;
+        Ok(count)
+    })
+}
+
+/// Takes the next complete message into `buf`, like ikcp_recv. In stream
+/// mode, copies as many bytes as are ready and fit.
+///
+/// `buf` is only written during the call, and only on success; NULL is
+/// accepted when `cap` is 0.
+///
+/// Returns the message length (>= 0); KCP_EAGAIN if no complete message is
+/// waiting; KCP_ENOBUFS if the next message is longer than `cap` (it stays
+/// queued: kcp_arq_peeksize gives its size); KCP_EINVAL for a NULL handle
+/// or buffer; KCP_EBUSY from inside the handle's output callback.
+///
+/// Thread-safety: not thread-safe (one thread at a time per handle).
+///
+/// # Safety
+/// `arq` is NULL or a live handle; `buf` is NULL or writable for `cap` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn kcp_arq_recv(arq: *mut kcp_arq, buf: *mut u8, cap: size_t) -> isize {
+    guard("kcp_arq_recv", code_isize, || {
+        // SAFETY: `arq` is NULL or live (caller contract).
+        let (state, _) = unsafe { state_mut(arq) }?;
+        // SAFETY: `buf` is NULL or writable for `cap` bytes (caller contract).
+        let out = unsafe { bytes_mut(buf, cap) }?;
+        let n = state.arq.recv(out).map_err(arq_fail)?;
+        // n <= out.len() <= isize::MAX
+        Ok(n as isize)
+    })
+}
+
+/// Feeds one datagram received from the peer, like ikcp_input, at the time
+/// of the last kcp_arq_update (0 before the first).
+///
+/// `buf` is only read during the call; NULL is accepted when `len` is 0 (and
+/// refused as truncated).
+///
+/// Returns 0 on success; KCP_EPROTO if the datagram is malformed
+/// (truncated, another conversation, unknown command, a length larger than
+/// the datagram, a message larger than the receive window): it is refused
+/// whole and the state is unchanged; KCP_EINVAL for a NULL handle or
+/// buffer; KCP_EBUSY from inside the handle's output callback.
+///
+/// Thread-safety: not thread-safe (one thread at a time per handle).
+///
+/// # Safety
+/// `arq` is NULL or a live handle; `buf` is NULL or readable for `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn kcp_arq_input(arq: *mut kcp_arq, buf: *const u8, len: size_t) -> c_int {
+    guard("kcp_arq_input", code, || {
+        // SAFETY: `arq` is NULL or live (caller contract).
+        let (state, _) = unsafe { state_mut(arq) }?;
+        // SAFETY: `buf` is NULL or readable for `len` bytes (caller contract).
+        let datagram = unsafe { bytes(buf, len) }?;
+        state.arq.input(state.now, datagram).map_err(arq_fail)?;
+        Ok(KCP_OK)
+    })
+}
+
+/// Advances the handle's clock to `now_ms` (any origin, wrapping) and
+/// flushes if an interval has passed, like ikcp_update; datagrams go to the
+/// output callback before this returns. Call it every interval, or at the
+/// time kcp_arq_check names.
+///
+/// Errors (NULL handle: KCP_EINVAL; from inside the handle's output
+/// callback: KCP_EBUSY) are only recorded in kcp_last_error.
+///
+/// Thread-safety: not thread-safe (one thread at a time per handle).
+///
+/// # Safety
+/// `arq` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn kcp_arq_update(arq: *mut kcp_arq, now_ms: u32) {
+    guard("kcp_arq_update", ignore, || {
+        // SAFETY: `arq` is NULL or live (caller contract).
+        let (state, flag) = unsafe { state_mut(arq) }?;
+        state.now = now_ms;
+        state
+            .arq
+            .update(now_ms, &mut emitter(flag, state.output, state.user));
+        Ok(())
+    })
+}
+
+/// When kcp_arq_update should next be called, like ikcp_check: `now_ms` if
+/// something is due, otherwise a later time, never more than one interval
+/// away. Changes nothing.
+///
+/// Returns `now_ms` for a NULL handle (KCP_EINVAL) or from inside the
+/// handle's output callback (KCP_EBUSY); the error is recorded in
+/// kcp_last_error.
+///
+/// Thread-safety: not thread-safe (one thread at a time per handle).
+///
+/// # Safety
+/// `arq` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn kcp_arq_check(arq: *const kcp_arq, now_ms: u32) -> u32 {
+    guard(
+        "kcp_arq_check",
+        |_| now_ms,
+        || {
+            // SAFETY: `arq` is NULL or live (caller contract).
+            let state = unsafe { state_ref(arq) }?;
+            Ok(state.arq.check(now_ms))
+        },
+    )
+}
+
+/// Sends everything due now (ACKs, window probes, data, retransmissions)
+/// through the output callback, like ikcp_flush, at the time of the last
+/// kcp_arq_update.
+///
+/// Errors (NULL handle: KCP_EINVAL; from inside the handle's output
+/// callback: KCP_EBUSY) are only recorded in kcp_last_error.
+///
+/// Thread-safety: not thread-safe (one thread at a time per handle).
+///
+/// # Safety
+/// `arq` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn kcp_arq_flush(arq: *mut kcp_arq) {
+    guard("kcp_arq_flush", ignore, || {
+        // SAFETY: `arq` is NULL or live (caller contract).
+        let (state, flag) = unsafe { state_mut(arq) }?;
+        state
+            .arq
+            .flush(state.now, &mut emitter(flag, state.output, state.user));
+        Ok(())
+    })
+}
+
+/// Size of the next complete message (stream mode: bytes ready), like
+/// ikcp_peeksize. Changes nothing.
+///
+/// Returns the size (>= 0); KCP_EAGAIN if no complete message is waiting;
+/// KCP_EINVAL for a NULL handle; KCP_EBUSY from inside the handle's output
+/// callback.
+///
+/// Thread-safety: not thread-safe (one thread at a time per handle).
+///
+/// # Safety
+/// `arq` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn kcp_arq_peeksize(arq: *const kcp_arq) -> isize {
+    guard("kcp_arq_peeksize", code_isize, || {
+        // SAFETY: `arq` is NULL or live (caller contract).
+        let state = unsafe { state_ref(arq) }?;
+        let size = state.arq.peek_size().map_err(arq_fail)?;
+        Ok(isize::try_from(size).unwrap_or(isize::MAX))
+    })
+}
+
+/// Segments waiting to be sent or acknowledged, like ikcp_waitsnd
+/// (saturating at INT_MAX).
+///
+/// Returns the count (>= 0); KCP_EINVAL for a NULL handle; KCP_EBUSY from
+/// inside the handle's output callback.
+///
+/// Thread-safety: not thread-safe (one thread at a time per handle).
+///
+/// # Safety
+/// `arq` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn kcp_arq_waitsnd(arq: *const kcp_arq) -> c_int {
+    guard("kcp_arq_waitsnd", code, || {
+        // SAFETY: `arq` is NULL or live (caller contract).
+        let state = unsafe { state_ref(arq) }?;
+        Ok(c_int::try_from(state.arq.wait_snd()).unwrap_or(c_int::MAX))
+    })
+}
+
+/// Sets the MTU, the largest datagram emitted (50..=65507), like
+/// ikcp_setmtu.
+///
+/// Returns 0; KCP_EINVAL for a NULL handle or an MTU out of range (nothing
+/// changes); KCP_EBUSY from inside the handle's output callback.
+///
+/// Thread-safety: not thread-safe (one thread at a time per handle).
+///
+/// # Safety
+/// `arq` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn kcp_arq_set_mtu(arq: *mut kcp_arq, mtu: u32) -> c_int {
+    guard("kcp_arq_set_mtu", code, || {
+        // SAFETY: `arq` is NULL or live (caller contract).
+        let (state, _) = unsafe { state_mut(arq) }?;
+        let mtu = usize::try_from(mtu).unwrap_or(usize::MAX);
+        state.arq.set_mtu(mtu).map_err(arq_fail)?;
+        Ok(KCP_OK)
+    })
+}
+
+/// Sets the send and receive windows in segments (at most 65535), like
+/// ikcp_wndsize; 0 keeps a value.
+///
+/// Returns 0; KCP_EINVAL for a NULL handle or a window out of range
+/// (nothing changes); KCP_EBUSY from inside the handle's output callback.
+///
+/// Thread-safety: not thread-safe (one thread at a time per handle).
+///
+/// # Safety
+/// `arq` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn kcp_arq_set_window(arq: *mut kcp_arq, snd: u32, rcv: u32) -> c_int {
+    guard("kcp_arq_set_window", code, || {
+        // SAFETY: `arq` is NULL or live (caller contract).
+        let (state, _) = unsafe { state_mut(arq) }?;
+        state.arq.set_window(snd, rcv).map_err(arq_fail)?;
+        Ok(KCP_OK)
+    })
+}
+
+/// ikcp_nodelay: `nodelay` 0 (normal), 1 or 2 (faster back-off, RTO floor
+/// 30 ms); `interval` the flush interval in ms (clamped to 10..=5000);
+/// `resend` the fast-resend threshold (0 = off); `nc` non-zero turns
+/// congestion control off. A negative value keeps that setting.
+///
+/// Returns 0; KCP_EINVAL for a NULL handle; KCP_EBUSY from inside the
+/// handle's output callback.
+///
+/// Thread-safety: not thread-safe (one thread at a time per handle).
+///
+/// # Safety
+/// `arq` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn kcp_arq_set_nodelay(
+    arq: *mut kcp_arq,
+    nodelay: c_int,
+    interval: c_int,
+    resend: c_int,
+    nc: c_int,
+) -> c_int {
+    guard("kcp_arq_set_nodelay", code, || {
+        // SAFETY: `arq` is NULL or live (caller contract).
+        let (state, _) = unsafe { state_mut(arq) }?;
+        // Negative values (and only those) fail the conversion: keep.
+        let keep_negative = |v: c_int| u32::try_from(v).ok();
+        state.arq.set_nodelay(
+            keep_negative(nodelay),
+            keep_negative(interval),
+            keep_negative(resend),
+            keep_negative(nc).map(|v| v != 0),
+        );
+        Ok(KCP_OK)
+    })
+}
+
+/// Sets the floor of the retransmission timeout in ms (ikcp's rx_minrto).
+/// kcp_arq_set_nodelay resets it (100 ms, or 30 ms with nodelay), so call
+/// this after it.
+///
+/// Returns 0; KCP_EINVAL for a NULL handle; KCP_EBUSY from inside the
+/// handle's output callback.
+///
+/// Thread-safety: not thread-safe (one thread at a time per handle).
+///
+/// # Safety
+/// `arq` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn kcp_arq_set_minrto(arq: *mut kcp_arq, ms: u32) -> c_int {
+    guard("kcp_arq_set_minrto", code, || {
+        // SAFETY: `arq` is NULL or live (caller contract).
+        let (state, _) = unsafe { state_mut(arq) }?;
+        state.arq.set_min_rto(ms);
+        Ok(KCP_OK)
+    })
+}
+
+/// Message mode (false, the default: kcp_arq_recv returns whole messages)
+/// or stream mode (true: bytes, segments filled up to the MSS), like
+/// ikcp's `stream` field. Both ends must agree.
+///
+/// Returns 0; KCP_EINVAL for a NULL handle; KCP_EBUSY from inside the
+/// handle's output callback.
+///
+/// Thread-safety: not thread-safe (one thread at a time per handle).
+///
+/// # Safety
+/// `arq` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn kcp_arq_set_stream(arq: *mut kcp_arq, on: bool) -> c_int {
+    guard("kcp_arq_set_stream", code, || {
+        // SAFETY: `arq` is NULL or live (caller contract).
+        let (state, _) = unsafe { state_mut(arq) }?;
+        state.arq.set_stream(on);
+        Ok(KCP_OK)
+    })
+}
+
+/// Chooses the loss recovery: KCP_RECOVERY_CLASSIC (exactly ikcp) or
+/// KCP_RECOVERY_IMPROVED (the default). Either works with any peer: the
+/// wire format is the same.
+///
+/// Returns 0; KCP_EINVAL for a NULL handle or an unknown mode; KCP_EBUSY
+/// from inside the handle's output callback.
+///
+/// Thread-safety: not thread-safe (one thread at a time per handle).
+///
+/// # Safety
+/// `arq` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn kcp_arq_set_recovery(arq: *mut kcp_arq, mode: c_int) -> c_int {
+    guard("kcp_arq_set_recovery", code, || {
+        // SAFETY: `arq` is NULL or live (caller contract).
+        let (state, _) = unsafe { state_mut(arq) }?;
+        let recovery = match mode {
+            KCP_RECOVERY_CLASSIC => Recovery::Classic,
+            KCP_RECOVERY_IMPROVED => Recovery::Improved,
+            _ => {
+                return Err(fail(
+                    KCP_EINVAL,
+                    format!(
+                        "recovery mode must be KCP_RECOVERY_CLASSIC ({KCP_RECOVERY_CLASSIC}) or \
+                         KCP_RECOVERY_IMPROVED ({KCP_RECOVERY_IMPROVED}), got {mode}"
+                    ),
+                ))
+            }
+        };
+        state.arq.set_recovery(recovery);
+        Ok(KCP_OK)
+    })
+}
+
+/// Whether the link is dead: a segment was sent 20 times without an
+/// acknowledgement (ikcp's `state == -1`).
+///
+/// Returns 1 (dead) or 0; KCP_EINVAL for a NULL handle; KCP_EBUSY from
+/// inside the handle's output callback.
+///
+/// Thread-safety: not thread-safe (one thread at a time per handle).
+///
+/// # Safety
+/// `arq` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn kcp_arq_is_dead(arq: *const kcp_arq) -> c_int {
+    guard("kcp_arq_is_dead", code, || {
+        // SAFETY: `arq` is NULL or live (caller contract).
+        let state = unsafe { state_ref(arq) }?;
+        Ok(c_int::from(state.arq.is_dead()))
+    })
+}
+
+/// Counters of one handle since kcp_arq_new (kcp-go's SNMP set for the ARQ
+/// layer). Filled by kcp_arq_stats; plain data owned by the caller.
+///
+/// C has no typedef for it (the function kcp_arq_stats has the name): write
+/// `struct kcp_arq_stats`.
+#[repr(C)]
+#[allow(non_camel_case_types)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct kcp_arq_stats {
+    /// Data segments transmitted, retransmissions included.
+    pub out_segments: u64,
+    /// Segments accepted by kcp_arq_input, every command.
+    pub in_segments: u64,
+    /// Datagrams handed to the output callback.
+    pub out_datagrams: u64,
+    /// Retransmissions of any kind.
+    pub retransmits: u64,
+    /// Retransmissions triggered by the fast-resend threshold.
+    pub fast_retransmits: u64,
+    /// Retransmissions of losses detected by RACK (KCP_RECOVERY_IMPROVED).
+    pub early_retransmits: u64,
+    /// Retransmissions after a retransmission timeout.
+    pub timeout_retransmits: u64,
+    /// Data segments received that were already received (or outside the window).
+    pub repeat_segments: u64,
+    /// Datagrams refused by kcp_arq_input.
+    pub input_errors: u64,
+}
+
+/// Copies the handle's counters into `*out`.
+///
+/// `out` is caller-owned and written only on success.
+///
+/// Returns 0; KCP_EINVAL for a NULL handle or `out`; KCP_EBUSY from inside
+/// the handle's output callback.
+///
+/// Thread-safety: not thread-safe (one thread at a time per handle).
+///
+/// # Safety
+/// `arq` is NULL or a live handle; `out` is NULL or valid for writing one
+/// kcp_arq_stats.
+#[no_mangle]
+pub unsafe extern "C" fn kcp_arq_stats(arq: *const kcp_arq, out: *mut kcp_arq_stats) -> c_int {
+    guard("kcp_arq_stats", code, || {
+        // SAFETY: `arq` is NULL or live (caller contract).
+        let state = unsafe { state_ref(arq) }?;
+        if out.is_null() {
+            return Err(fail(KCP_EINVAL, "out is NULL"));
+        }
+        let s = state.arq.stats();
+        let stats = kcp_arq_stats {
+            out_segments: s.out_segments,
+            in_segments: s.in_segments,
+            out_datagrams: s.out_datagrams,
+            retransmits: s.retransmits,
+            fast_retransmits: s.fast_retransmits,
+            early_retransmits: s.early_retransmits,
+            timeout_retransmits: s.timeout_retransmits,
+            repeat_segments: s.repeat_segments,
+            input_errors: s.input_errors,
+        };
+        // SAFETY: not NULL and valid for writing one kcp_arq_stats (caller
+        // contract); `write` does not read or drop the old contents, which
+        // may be uninitialised.
+        unsafe { out.write(stats) };
+        Ok(KCP_OK)
+    })
+}
+
+/// The handle's conversation id, like ikcp's `conv`. Allowed from inside
+/// the handle's output callback.
+///
+/// Returns 0 for a NULL handle (and records KCP_EINVAL in kcp_last_error).
+///
+/// Thread-safety: not thread-safe (one thread at a time per handle).
+///
+/// # Safety
+/// `arq` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn kcp_arq_conv(arq: *const kcp_arq) -> u32 {
+    guard(
+        "kcp_arq_conv",
+        |_| 0,
+        || {
+            if arq.is_null() {
+                return Err(fail(KCP_EINVAL, "the kcp_arq handle is NULL"));
+            }
+            // SAFETY: not NULL and live (caller contract). Projects to the
+            // immutable `conv` copy only, so this is sound even while an
+            // outer call holds `&mut State`.
+            Ok(unsafe { (*arq).conv })
+        },
+    )
+}

@@ -1,0 +1,28 @@
+//! The C ABI of kcp-rs: `libkcp.so`, `libkcp.a` and `include/kcp.h`.
+//!
+//! This crate holds no protocol logic. Each entry point checks its
+//! arguments, converts them, calls `kcp-core`, and converts the result. The
+//! conventions, the same for every function:
+//!
+//! - `>= 0` is success (a byte count where one makes sense), `< 0` one of the
+//!   `KCP_E*` codes of [`error`]; [`error::kcp_strerror`] describes a code and
+//!   [`error::kcp_last_error`] gives the detail of this thread's last failure.
+//! - Every pointer is checked: a NULL handle is `KCP_EINVAL`, and so is a
+//!   NULL buffer with a non-zero length (a NULL buffer of length 0 is fine).
+//! - Outputs are written only on success.
+//! - No panic crosses the boundary: [`guard`] turns one into `KCP_EPANIC`.
+//! - Each declaration says who owns and frees what, and whether it is
+//!   thread-safe.
+//!
+//! Files, one idea each: `error.rs` (codes and messages), `guard.rs` (the
+//! wrapper around every body), `arq.rs` (the `kcp_arq_*` functions).
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+#![warn(missing_docs)]
+
+pub mod arq;
+pub mod error;
+mod guard;
+
+pub use arq::*;
+pub use error::*;
