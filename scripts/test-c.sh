@@ -42,8 +42,13 @@ mkdir -p "$BUILD"
 step "compile test_arq.c and latency.c (-Wall -Wextra -Werror)"
 "$CC" "${CFLAGS[@]}" -O2 tests/c/test_arq.c "$LIB" "${LIBS[@]}" -o "$BUILD/test_arq"
 "$CC" "${CFLAGS[@]}" -O2 examples-c/latency.c "$LIB" "${LIBS[@]}" -o "$BUILD/latency"
+"$CC" "${CFLAGS[@]}" -O2 examples-c/hello_arq.c "$LIB" "${LIBS[@]}" -o "$BUILD/hello_arq"
 "$CC" "${CFLAGS[@]}" -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
     tests/c/test_arq.c "$LIB" "${LIBS[@]}" -o "$BUILD/test_arq_asan"
+
+step "examples-c/hello_arq (the README example)"
+hello_out="$("$BUILD/hello_arq")" || fail "hello_arq exited with an error"
+[ "$hello_out" = 'b received "hello, kcp"' ] || fail "hello_arq printed: $hello_out"
 
 step "test_arq"
 run_test_arq "$BUILD/test_arq.log" "$BUILD/test_arq"
@@ -57,6 +62,8 @@ if command -v valgrind >/dev/null; then
     VALGRIND=(valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite)
     step "test_arq under valgrind"
     run_test_arq "$BUILD/test_arq_valgrind.log" "${VALGRIND[@]}" "$BUILD/test_arq"
+    step "hello_arq under valgrind"
+    "${VALGRIND[@]}" "$BUILD/hello_arq" >/dev/null || fail "hello_arq under valgrind"
     step "latency 3 improved under valgrind"
     "${VALGRIND[@]}" "$BUILD/latency" 3 improved >"$BUILD/latency_valgrind.log" 2>&1 \
         || { cat "$BUILD/latency_valgrind.log"; fail "latency under valgrind"; }

@@ -111,6 +111,27 @@ pub struct ArqStats {
     pub input_errors: u64,
 }
 
+/// Segments held by an [`Arq`], per queue. What a peer can make it hold is
+/// bounded by the windows: `rcv_buf` and `rcv_queue` by the receive window,
+/// `acklist` by twice the receive window, `pooled` by the send window plus
+/// twice the receive window. `snd_queue` grows only with what the
+/// application sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Usage {
+    /// Messages waiting for the send window.
+    pub snd_queue: usize,
+    /// Segments in flight (acknowledged ones still waiting at the front count too).
+    pub snd_buf: usize,
+    /// Out-of-order segments waiting for a hole to fill.
+    pub rcv_buf: usize,
+    /// In-order segments waiting for the application.
+    pub rcv_queue: usize,
+    /// ACKs waiting for the next flush.
+    pub acklist: usize,
+    /// Spare data buffers kept for reuse.
+    pub pooled: usize,
+}
+
 /// One segment in a queue or buffer. `data` comes from and returns to the pool.
 #[derive(Debug)]
 struct Segment {
@@ -452,6 +473,18 @@ impl Arq {
         (self.snd_nxt, self.snd_una, self.rcv_nxt)
     }
 
+    /// How many segments each queue and buffer holds right now.
+    pub fn usage(&self) -> Usage {
+        Usage {
+            snd_queue: self.snd_queue.len(),
+            snd_buf: self.snd_buf.len(),
+            rcv_buf: self.rcv_buf.iter().filter(|s| s.is_some()).count(),
+            rcv_queue: self.rcv_queue.len(),
+            acklist: self.acklist.len(),
+            pooled: self.pool.len(),
+        }
+    }
+
     /// The congestion window in segments.
     pub fn cwnd(&self) -> u32 {
         self.cwnd
@@ -631,14 +664,20 @@ impl Arq {
             self.stats.in_segments += 1;
             self.rmt_wnd = h.wnd;
             self.peer_wnd_max = Some(self.peer_wnd_max.map_or(h.wnd, |m| m.max(h.wnd)));
+            // Judged before `una` (often covering this very segment) is applied.
+            let ack_rtt =
+                (h.cmd == Command::Ack && diff(now, h.ts) >= 0 && self.is_fresh_ack(h.sn, h.ts))
+                    .then(|| diff(now, h.ts) as u32)
+                    .filter(|&rtt| rtt <= RTO_MAX);
+            if let Some(rtt) = ack_rtt {
+                self.note_delivered(h.sn, h.ts, rtt);
+            }
             self.parse_una(h.una);
             match h.cmd {
                 Command::Ack => {
-                    if diff(now, h.ts) >= 0 {
-                        let rtt = diff(now, h.ts) as u32;
+                    if let Some(rtt) = ack_rtt {
                         self.rtt.sample(rtt, self.interval);
                         self.min_rtt = self.min_rtt.min(rtt);
-                        self.note_delivered(h.sn, h.ts, rtt);
                     }
                     self.parse_ack(h.sn);
                     newest_ack = match newest_ack {
@@ -760,6 +799,23 @@ impl Arq {
                 seg.fastack += 1;
             }
         }
+    }
+
+    /// Whether an ACK may yield an RTT sample. ikcp samples every ACK; the
+    /// improved recovery only samples the first ACK of a segment in flight
+    /// that echoes one of its transmissions, so duplicate and forged ACKs
+    /// cannot drag the RTO around.
+    fn is_fresh_ack(&self, sn: u32, ts: u32) -> bool {
+        if self.recovery == Recovery::Classic {
+            return true;
+        }
+        if diff(sn, self.snd_una) < 0 || diff(sn, self.snd_nxt) >= 0 {
+            return false;
+        }
+        let index = sn.wrapping_sub(self.snd_una) as usize;
+        self.snd_buf
+            .get(index)
+            .is_some_and(|seg| !seg.acked && diff(seg.ts, ts) >= 0)
     }
 
     /// Remembers the most recently sent segment known to have arrived (RACK).

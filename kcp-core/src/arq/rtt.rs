@@ -34,16 +34,25 @@ impl Default for RttEstimator {
 impl RttEstimator {
     /// Folds one RTT sample (ms) into the estimate. `interval` is the flush
     /// interval, the floor of the variance term (an ACK can wait that long).
-    pub fn sample(&mut self, rtt: u32, interval: u32) {
+    ///
+    /// A sample longer than [`RTO_MAX`] cannot be real (the segment would
+    /// have been retransmitted long before): it comes from a forged or
+    /// corrupted timestamp and is ignored. Returns whether it was used.
+    pub fn sample(&mut self, rtt: u32, interval: u32) -> bool {
+        if rtt > RTO_MAX {
+            return false;
+        }
         if self.srtt == 0 {
             self.srtt = rtt.max(1);
             self.rttvar = rtt / 2;
         } else {
+            // Both terms are at most RTO_MAX, so nothing here can overflow.
             let delta = rtt.abs_diff(self.srtt);
             self.rttvar = (3 * self.rttvar + delta) / 4;
-            self.srtt = ((7 * u64::from(self.srtt) + u64::from(rtt)) / 8).max(1) as u32;
+            self.srtt = ((7 * self.srtt + rtt) / 8).max(1);
         }
         self.recompute(interval);
+        true
     }
 
     fn recompute(&mut self, interval: u32) {
@@ -97,7 +106,19 @@ mod tests {
         let mut e = RttEstimator::default();
         e.sample(1, 10);
         assert_eq!(e.rto(), RTO_MIN);
-        e.sample(u32::MAX / 8, 10);
+        for _ in 0..100 {
+            assert!(e.sample(RTO_MAX, 5000));
+        }
         assert_eq!(e.rto(), RTO_MAX);
+    }
+
+    #[test]
+    fn implausible_samples_are_ignored() {
+        let mut e = RttEstimator::default();
+        e.sample(100, 10);
+        let before = (e.srtt(), e.rttvar(), e.rto());
+        assert!(!e.sample(RTO_MAX + 1, 10));
+        assert!(!e.sample(u32::MAX, 10));
+        assert_eq!((e.srtt(), e.rttvar(), e.rto()), before);
     }
 }

@@ -600,3 +600,31 @@ fn steady_traffic_allocates_no_new_segment_buffers() {
         "buffers are recycled, not reallocated"
     );
 }
+
+#[test]
+fn a_forged_ack_timestamp_cannot_overflow_or_inflate_the_rto() {
+    // Found by the fuzzer: an ACK echoing a timestamp 2^31 ms in the past.
+    for recovery in [Recovery::Classic, Recovery::Improved] {
+        let mut a = Arq::new(1);
+        a.set_recovery(recovery);
+        a.send(b"x").unwrap();
+        flush_all(&mut a, 0);
+        let rto = a.rtt().rto();
+        let mut ack = [0u8; HEADER_LEN];
+        let forged = SegmentHeader {
+            conv: 1,
+            cmd: Command::Ack,
+            frg: 0,
+            wnd: 32,
+            ts: 0x8000_0001,
+            sn: 0,
+            una: 0,
+            len: 0,
+        };
+        for now in [0x7fff_ffff, u32::MAX, 5] {
+            forged.encode(&mut ack);
+            a.input(now, &ack).unwrap();
+        }
+        assert_eq!(a.rtt().rto(), rto, "{recovery:?}");
+    }
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Runs every test of the project. Works on a fresh Debian machine with the
+# Rust toolchain: it installs what the tests need (gcc, valgrind, python3).
+#
+#   Rust:  cargo fmt --check, cargo clippy -D warnings, unit + property +
+#          header-staleness tests (cargo nextest, or cargo test without it)
+#   C:     scripts/test-c.sh (C API tests plain, under ASan+UBSan and
+#          valgrind; the C demo must print the Rust benchmark's numbers)
+#
+# Usage (from anywhere): scripts/test.sh
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+mkdir -p build
+step() { printf '\n==> %s\n' "$*"; }
+
+missing=()
+for tool in gcc:gcc valgrind:valgrind python3:python3; do
+    command -v "${tool%%:*}" >/dev/null || missing+=("${tool##*:}")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    step "installing ${missing[*]}"
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+fi
+rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy --all-targets -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "Rust tests (unit, property, header staleness, FFI)"
+if cargo nextest --version >/dev/null 2>&1; then
+    cargo nextest run --workspace 2>&1 | tee build/rust-tests.log
+    rust_passed=$(sed -n 's/.* tests run: \([0-9]*\) passed.*/\1/p' build/rust-tests.log | tail -n 1)
+else
+    cargo test --workspace 2>&1 | tee build/rust-tests.log
+    rust_passed=$(sed -n 's/^test result: ok\. \([0-9]*\) passed.*/\1/p' build/rust-tests.log | awk '{s+=$1} END {print s+0}')
+fi
+
+step "C tests"
+scripts/test-c.sh 2>&1 | tee build/c-tests.log
+c_passed=$(sed -n 's/^\([0-9]*\) passed, 0 failed$/\1/p' build/c-tests.log | awk '{s+=$1} END {print s+0}')
+
+printf '\nrust: %s passed; C: %s checks passed (plain, ASan+UBSan, valgrind)\n' "$rust_passed" "$c_passed"
+printf '%s passed, 0 failed\n' "$((rust_passed + c_passed))"
