@@ -37,6 +37,10 @@ step "Rust tests (unit, property, header staleness, FFI)"
 if cargo nextest --version >/dev/null 2>&1; then
     cargo nextest run --workspace 2>&1 | tee build/rust-tests.log
     rust_passed=$(sed -n 's/.* tests run: \([0-9]*\) passed.*/\1/p' build/rust-tests.log | tail -n 1)
+    # nextest does not run doctests.
+    cargo test --workspace --doc 2>&1 | tee build/doc-tests.log
+    doc_passed=$(sed -n 's/^test result: ok\. \([0-9]*\) passed.*/\1/p' build/doc-tests.log | awk '{s+=$1} END {print s+0}')
+    rust_passed=$((rust_passed + doc_passed))
 else
     cargo test --workspace 2>&1 | tee build/rust-tests.log
     rust_passed=$(sed -n 's/^test result: ok\. \([0-9]*\) passed.*/\1/p' build/rust-tests.log | awk '{s+=$1} END {print s+0}')

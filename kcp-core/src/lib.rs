@@ -7,6 +7,25 @@
 //! Layers, bottom of the stack first:
 //! - [`arq`]: the KCP control block (segments, windows, RTO, fast resend,
 //!   congestion), byte-compatible with ikcp and kcp-go.
+//!
+//! Two engines joined in memory:
+//!
+//! ```
+//! use kcp_core::arq::Arq;
+//!
+//! let (mut a, mut b) = (Arq::new(7), Arq::new(7));
+//! a.send(b"hello").unwrap();
+//! let mut wire = Vec::new();
+//! a.update(0, &mut |d: &mut [u8]| wire.push(d.to_vec()));
+//! for d in &wire {
+//!     b.input(20, d).unwrap();
+//! }
+//! let mut buf = [0u8; 16];
+//! let n = b.recv(&mut buf).unwrap();
+//! assert_eq!(&buf[..n], b"hello");
+//! // Sleep until `check` says something is due, then call `update` again.
+//! assert!(a.check(0) > 0);
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

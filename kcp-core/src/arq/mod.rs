@@ -191,6 +191,8 @@ pub struct Arq {
     snd_queue: VecDeque<Segment>,
     /// Every sn from `snd_una` to `snd_nxt - 1`, in order; acked ones wait as tombstones.
     snd_buf: VecDeque<Segment>,
+    /// Segments in `snd_buf` not yet acknowledged.
+    in_flight: usize,
 
     rcv_nxt: u32,
     rcv_wnd: u16,
@@ -251,6 +253,7 @@ impl Arq {
             incr: 0,
             snd_queue: VecDeque::new(),
             snd_buf: VecDeque::new(),
+            in_flight: 0,
             rcv_nxt: 0,
             rcv_wnd: RCV_WND_DEFAULT,
             rcv_buf: VecDeque::new(),
@@ -455,7 +458,7 @@ impl Arq {
 
     /// Segments waiting to be sent or acknowledged.
     pub fn wait_snd(&self) -> usize {
-        self.snd_queue.len() + self.snd_buf.iter().filter(|s| !s.acked).count()
+        self.snd_queue.len() + self.in_flight
     }
 
     /// The RTT estimator (srtt, rttvar, rto).
@@ -758,7 +761,11 @@ impl Arq {
                 break;
             }
             if let Some(seg) = self.snd_buf.pop_front() {
-                self.recycle(seg.data);
+                // A tombstone's buffer went back to the pool when it was acked.
+                if !seg.acked {
+                    self.in_flight -= 1;
+                    self.recycle(seg.data);
+                }
             }
         }
         self.shrink_buf();
@@ -772,6 +779,7 @@ impl Arq {
         if let Some(seg) = self.snd_buf.get_mut(index) {
             if !seg.acked {
                 seg.acked = true;
+                self.in_flight -= 1;
                 let data = std::mem::take(&mut seg.data);
                 self.recycle(data);
             }
@@ -1011,6 +1019,7 @@ impl Arq {
             seg.xmit = 0;
             self.snd_nxt = self.snd_nxt.wrapping_add(1);
             self.snd_buf.push_back(seg);
+            self.in_flight += 1;
         }
 
         let resend = if self.fastresend > 0 {

@@ -628,3 +628,39 @@ fn a_forged_ack_timestamp_cannot_overflow_or_inflate_the_rto() {
         assert_eq!(a.rtt().rto(), rto, "{recovery:?}");
     }
 }
+
+#[test]
+fn pooled_buffers_keep_their_capacity_under_loss() {
+    // Selective ACKs leave tombstones that `una` later removes; their buffers
+    // were recycled once already and must not come back empty.
+    let (mut a, mut b) = pair(1);
+    for x in [&mut a, &mut b] {
+        x.set_nodelay(Some(1), Some(10), Some(2), Some(true));
+    }
+    let msg = vec![3u8; 500];
+    let mut buf = vec![0u8; 500];
+    let mut dropped = 0;
+    for round in 0..200u32 {
+        let now = round * 10;
+        for _ in 0..4 {
+            a.send(&msg).unwrap();
+        }
+        for d in update_all(&mut a, now) {
+            dropped += 1;
+            if dropped % 3 != 0 {
+                b.input(now, &d).unwrap();
+            }
+        }
+        while b.recv(&mut buf).is_ok() {}
+        deliver(&update_all(&mut b, now), &mut a, now);
+    }
+    assert!(a.stats().retransmits > 0);
+    assert!(
+        a.pool.iter().all(|p| p.capacity() >= 500),
+        "an empty buffer was pooled"
+    );
+    assert_eq!(
+        a.wait_snd(),
+        a.snd_queue.len() + a.snd_buf.iter().filter(|s| !s.acked).count()
+    );
+}
