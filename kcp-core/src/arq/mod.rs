@@ -248,7 +248,7 @@ impl Arq {
             snd_wnd: SND_WND_DEFAULT,
             rmt_wnd: RCV_WND_DEFAULT,
             peer_wnd_max: None,
-            cwnd: 1,
+            cwnd: 0,
             ssthresh: THRESH_INIT,
             incr: 0,
             snd_queue: VecDeque::new(),
@@ -283,7 +283,6 @@ impl Arq {
             pool: Vec::new(),
             buffer: Vec::new(),
         };
-        arq.incr = arq.mss as u32;
         arq.resize_buffer();
         arq
     }
@@ -333,9 +332,6 @@ impl Arq {
 
     fn resize_buffer(&mut self) {
         self.buffer.resize(self.mtu, 0);
-        if self.incr < self.mss as u32 {
-            self.incr = self.mss as u32;
-        }
     }
 
     /// Sets the send and receive windows in segments; 0 keeps a value.
@@ -873,15 +869,24 @@ impl Arq {
     }
 
     /// Marks segments RACK finds lost so the next `update` retransmits them
-    /// without waiting for the interval tick. Only segments below the newest
-    /// delivered `sn` can qualify, so the scan is short in steady state.
+    /// without waiting for the interval tick.
+    ///
+    /// First transmissions happen in `sn` order, so once a segment sent only
+    /// once is newer than the newest delivered one, every later segment is
+    /// newer too (a retransmission is newer than its first send): the scan
+    /// stops there, which in steady state is the first segment it looks at.
     fn detect_losses(&mut self, now: u32) {
         let Some(rack) = self.rack_threshold() else {
             return;
         };
-        let end = rack.sn.wrapping_sub(self.snd_una) as usize;
-        for seg in self.snd_buf.iter_mut().take(end) {
-            if !seg.acked && !seg.lost && rack.is_lost(seg, now) && seg.xmit <= self.fastlimit {
+        for seg in self.snd_buf.iter_mut() {
+            if seg.acked {
+                continue;
+            }
+            if seg.xmit == 1 && !rack.sent_before(seg) {
+                break;
+            }
+            if !seg.lost && rack.is_lost(seg, now) && seg.xmit <= self.fastlimit {
                 seg.lost = true;
                 self.urgent = true;
             }
@@ -989,8 +994,8 @@ impl Arq {
             self.ts_probe = 0;
             self.probe_wait = 0;
         }
-        header.sn = 0;
-        header.ts = 0;
+        // Probes reuse the header as ikcp does, so their sn/ts are those of
+        // the last ACK (receivers ignore them; the bytes match ikcp's).
         for (flag, cmd) in [
             (ASK_SEND, Command::WindowAsk),
             (ASK_TELL, Command::WindowTell),
@@ -1003,6 +1008,12 @@ impl Arq {
         self.probe = 0;
 
         // Move what the windows allow from the queue into flight.
+        // ikcp's cwnd starts at 0, so its first flush sends nothing when
+        // congestion control is on; the improved mode starts at one segment.
+        if self.cwnd == 0 && self.recovery == Recovery::Improved {
+            self.cwnd = 1;
+            self.incr = self.mss as u32;
+        }
         let mut cwnd = u32::from(self.snd_wnd.min(self.rmt_wnd));
         if !self.nocwnd {
             cwnd = cwnd.min(self.cwnd);
@@ -1107,7 +1118,8 @@ impl Arq {
             self.incr = self.cwnd * self.mss as u32;
         }
         if timed_out {
-            self.ssthresh = (self.cwnd / 2).max(THRESH_MIN);
+            // ikcp halves the window this flush used, not the updated cwnd.
+            self.ssthresh = (cwnd / 2).max(THRESH_MIN);
             self.cwnd = 1;
             self.incr = self.mss as u32;
         }
@@ -1180,11 +1192,15 @@ struct Rack {
 }
 
 impl Rack {
+    /// Whether `seg`'s latest transmission went out before the newest
+    /// delivered one (same millisecond: by sequence, the order of a flush).
+    fn sent_before(&self, seg: &Segment) -> bool {
+        diff(self.ts, seg.ts) > 0 || (self.ts == seg.ts && diff(self.sn, seg.sn) > 0)
+    }
+
     /// Sent before the newest delivered segment, and overdue.
     fn is_lost(&self, seg: &Segment, now: u32) -> bool {
-        let sent_before =
-            diff(self.ts, seg.ts) > 0 || (self.ts == seg.ts && diff(self.sn, seg.sn) > 0);
-        sent_before && seg.xmit > 0 && diff(now, seg.ts) >= self.wait as i32
+        self.sent_before(seg) && seg.xmit > 0 && diff(now, seg.ts) >= self.wait as i32
     }
 }
 

@@ -364,13 +364,15 @@ fn transmission_times(nodelay: u32, until: u32) -> Vec<u32> {
 
 #[test]
 fn rto_backs_off_as_ikcp_does_for_each_nodelay_mode() {
-    // No RTT sample: rx_rto is the 200 ms default.
+    // No RTT sample: rx_rto is the 200 ms default. As in ikcp, cwnd starts at
+    // 0 with congestion control on, so the first segment leaves at the
+    // second tick (10 ms).
     // nodelay 0: rto += max(rto, rx_rto) -> 200, 400, 800; plus rto/8 slack on the first.
-    assert_eq!(transmission_times(0, 1500), [0, 230, 630, 1430]);
+    assert_eq!(transmission_times(0, 1500), [10, 240, 640, 1440]);
     // nodelay 1: rto += rto/2 -> 200, 300, 450.
-    assert_eq!(transmission_times(1, 1000), [0, 200, 500, 950]);
+    assert_eq!(transmission_times(1, 1000), [10, 210, 510, 960]);
     // nodelay 2: rto += rx_rto/2 -> 200, 300, 400.
-    assert_eq!(transmission_times(2, 1000), [0, 200, 500, 900]);
+    assert_eq!(transmission_times(2, 1000), [10, 210, 510, 910]);
 }
 
 #[test]
