@@ -34,6 +34,9 @@ step "cargo clippy --all-targets -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
 step "Rust tests (unit, property, header staleness, FFI)"
+# The property tests explore the same cases on every run (set another seed
+# to explore more); failures found are kept in *.proptest-regressions.
+export PROPTEST_RNG_SEED="${PROPTEST_RNG_SEED:-20261121}"
 if cargo nextest --version >/dev/null 2>&1; then
     cargo nextest run --workspace 2>&1 | tee build/rust-tests.log
     rust_passed=$(sed -n 's/.* tests run: \([0-9]*\) passed.*/\1/p' build/rust-tests.log | tail -n 1)

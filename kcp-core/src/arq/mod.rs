@@ -65,11 +65,14 @@ fn diff(a: u32, b: u32) -> i32 {
     a.wrapping_sub(b) as i32
 }
 
-/// How lost segments are detected.
+/// How lost segments are detected, and the few start-up guesses that go
+/// with it. Either way the bytes on the wire are plain KCP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Recovery {
-    /// Exactly ikcp: a segment counts every ACK of a higher `sn` towards fast
-    /// resend, whenever that segment was sent.
+    /// Exactly ikcp's behaviour, for comparison and for tests against it: a
+    /// segment counts every ACK of a higher `sn` towards fast resend, the
+    /// congestion window starts at 0, and the peer's window is assumed to be
+    /// 128 segments until it speaks.
     Classic,
     /// Loss detection that needs no change on the wire:
     /// - RACK (RFC 8985): a segment is lost once a segment sent after it has
@@ -79,6 +82,8 @@ pub enum Recovery {
     /// - The fast-resend count only counts ACKs of segments sent after this
     ///   segment's latest transmission (their echoed `ts` proves it), so ACKs
     ///   already in flight do not trigger a second, spurious retransmission.
+    /// - The congestion window starts at one segment, and until the peer
+    ///   advertises its window it is assumed to equal our receive window.
     /// - The RTO keeps ikcp's normal-mode slack of rto/8 on first
     ///   transmissions in nodelay mode too: it is the backstop now.
     /// - A detected loss is retransmitted at the next `update`, not the next
@@ -347,7 +352,22 @@ impl Arq {
         if rcv > 0 {
             self.rcv_wnd = rcv as u16;
         }
+        self.guess_remote_window();
         Ok(())
+    }
+
+    /// Until the peer advertises its window, ikcp assumes 128 segments, so a
+    /// first burst can overflow a smaller window and its tail is resent on
+    /// every timeout until the link is declared dead. The improved mode
+    /// assumes the peer is configured like us instead (the same as ikcp with
+    /// default windows).
+    fn guess_remote_window(&mut self) {
+        if self.peer_wnd_max.is_none() {
+            self.rmt_wnd = match self.recovery {
+                Recovery::Classic => RCV_WND_DEFAULT,
+                Recovery::Improved => self.rcv_wnd,
+            };
+        }
     }
 
     /// The send window in segments.
@@ -412,6 +432,7 @@ impl Arq {
     /// Chooses the loss detection; see [`Recovery`].
     pub fn set_recovery(&mut self, recovery: Recovery) {
         self.recovery = recovery;
+        self.guess_remote_window();
     }
 
     /// Transmissions of one segment after which the link is declared dead.
