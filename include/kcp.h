@@ -306,7 +306,8 @@ uint32_t kcp_arq_check(const struct kcp_arq *arq, uint32_t now_ms);
 /*
  Sends everything due now (ACKs, window probes, data, retransmissions)
  through the output callback, like ikcp_flush, at the time of the last
- kcp_arq_update.
+ kcp_arq_update. Before the first kcp_arq_update it does nothing, as
+ ikcp_flush does (no time is known yet).
 
  Errors (NULL handle: KCP_EINVAL; from inside the handle's output
  callback: KCP_EBUSY) are only recorded in kcp_last_error.
@@ -351,8 +352,10 @@ int kcp_arq_waitsnd(const struct kcp_arq *arq);
  Sets the MTU, the largest datagram emitted (50..=65507), like
  ikcp_setmtu.
 
- Returns 0; KCP_EINVAL for a NULL handle or an MTU out of range (nothing
- changes); KCP_EBUSY from inside the handle's output callback.
+ Returns 0; KCP_EINVAL for a NULL handle, an MTU out of range, or an MTU
+ too small for a segment already queued or in flight (nothing changes;
+ ikcp would overflow its buffer); KCP_EBUSY from inside the handle's
+ output callback.
 
  Thread-safety: not thread-safe (one thread at a time per handle).
 

@@ -70,6 +70,8 @@ struct State {
     user: *mut c_void,
     /// The time given to the last kcp_arq_update, used by input and flush.
     now: u32,
+    /// Whether kcp_arq_update has been called (ikcp_flush does nothing before).
+    updated: bool,
 }
 
 /// Checks that `arq` is usable now: not NULL, and not inside its own output
@@ -214,6 +216,7 @@ pub unsafe extern "C" fn kcp_arq_new(
                     output,
                     user,
                     now: 0,
+                    updated: false,
                 },
             };
             Ok(Box::into_raw(Box::new(handle)))
@@ -351,6 +354,7 @@ pub unsafe extern "C" fn kcp_arq_update(arq: *mut kcp_arq, now_ms: u32) {
         // SAFETY: `arq` is NULL or live (caller contract).
         let (state, flag) = unsafe { state_mut(arq) }?;
         state.now = now_ms;
+        state.updated = true;
         state
             .arq
             .update(now_ms, &mut emitter(flag, state.output, state.user));
@@ -385,7 +389,8 @@ pub unsafe extern "C" fn kcp_arq_check(arq: *const kcp_arq, now_ms: u32) -> u32 
 
 /// Sends everything due now (ACKs, window probes, data, retransmissions)
 /// through the output callback, like ikcp_flush, at the time of the last
-/// kcp_arq_update.
+/// kcp_arq_update. Before the first kcp_arq_update it does nothing, as
+/// ikcp_flush does (no time is known yet).
 ///
 /// Errors (NULL handle: KCP_EINVAL; from inside the handle's output
 /// callback: KCP_EBUSY) are only recorded in kcp_last_error.
@@ -399,6 +404,9 @@ pub unsafe extern "C" fn kcp_arq_flush(arq: *mut kcp_arq) {
     guard("kcp_arq_flush", ignore, || {
         // SAFETY: `arq` is NULL or live (caller contract).
         let (state, flag) = unsafe { state_mut(arq) }?;
+        if !state.updated {
+            return Ok(()); // ikcp_flush does nothing before the first ikcp_update
+        }
         state
             .arq
             .flush(state.now, &mut emitter(flag, state.output, state.user));
@@ -449,8 +457,10 @@ pub unsafe extern "C" fn kcp_arq_waitsnd(arq: *const kcp_arq) -> c_int {
 /// Sets the MTU, the largest datagram emitted (50..=65507), like
 /// ikcp_setmtu.
 ///
-/// Returns 0; KCP_EINVAL for a NULL handle or an MTU out of range (nothing
-/// changes); KCP_EBUSY from inside the handle's output callback.
+/// Returns 0; KCP_EINVAL for a NULL handle, an MTU out of range, or an MTU
+/// too small for a segment already queued or in flight (nothing changes;
+/// ikcp would overflow its buffer); KCP_EBUSY from inside the handle's
+/// output callback.
 ///
 /// Thread-safety: not thread-safe (one thread at a time per handle).
 ///

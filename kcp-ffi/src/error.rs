@@ -69,7 +69,9 @@ pub(crate) fn arq_error_code(error: &ArqError) -> c_int {
         ArqError::BufferTooSmall { .. } => KCP_ENOBUFS,
         // A setting changed too late is a bad argument for the state the
         // handle is in.
-        ArqError::OutOfRange { .. } | ArqError::AlreadyStarted => KCP_EINVAL,
+        ArqError::OutOfRange { .. }
+        | ArqError::AlreadyStarted
+        | ArqError::SegmentsTooLarge { .. } => KCP_EINVAL,
     }
 }
 
@@ -223,6 +225,13 @@ mod tests {
                 KCP_EINVAL,
             ),
             (ArqError::AlreadyStarted, KCP_EINVAL),
+            (
+                ArqError::SegmentsTooLarge {
+                    largest: 1000,
+                    mss: 576,
+                },
+                KCP_EINVAL,
+            ),
         ];
         for (error, code) in cases {
             assert_eq!(arq_fail(error), code);

@@ -63,6 +63,14 @@ pub enum ArqError {
         /// Size of the buffer offered.
         capacity: usize,
     },
+    /// The MTU cannot shrink below segments already queued or in flight.
+    #[error("a queued segment carries {largest} bytes but the new MTU leaves room for {mss}; change the MTU before sending, or when the queue is empty")]
+    SegmentsTooLarge {
+        /// Data bytes of the largest segment waiting to be sent or acknowledged.
+        largest: usize,
+        /// Data bytes per segment the new setting would allow.
+        mss: usize,
+    },
     /// The setting can only be changed before any traffic.
     #[error("the initial sequence numbers can only be set before any traffic")]
     AlreadyStarted,

@@ -300,14 +300,34 @@ impl Arq {
     }
 
     /// Sets the MTU: the largest datagram `flush` emits, `reserved` bytes included.
+    ///
+    /// Segments already queued or in flight keep their size, so the MTU
+    /// cannot shrink below what they need: that is refused with
+    /// [`ArqError::SegmentsTooLarge`] (ikcp would overflow its buffer).
     pub fn set_mtu(&mut self, mtu: usize) -> Result<(), ArqError> {
         let min = (MTU_MIN).max(self.reserved + HEADER_LEN + 1);
         if !(min..=MTU_MAX).contains(&mtu) {
             return Err(out_of_range("mtu", min, MTU_MAX, mtu));
         }
+        self.check_segments_fit(mtu - self.reserved - HEADER_LEN)?;
         self.mtu = mtu;
         self.mss = mtu - self.reserved - HEADER_LEN;
         self.resize_buffer();
+        Ok(())
+    }
+
+    /// Refuses an MSS smaller than a segment waiting to be (re)sent.
+    fn check_segments_fit(&self, mss: usize) -> Result<(), ArqError> {
+        let largest = self
+            .snd_queue
+            .iter()
+            .chain(self.snd_buf.iter().filter(|s| !s.acked))
+            .map(|s| s.data.len())
+            .max()
+            .unwrap_or(0);
+        if largest > mss {
+            return Err(ArqError::SegmentsTooLarge { largest, mss });
+        }
         Ok(())
     }
 
@@ -329,6 +349,7 @@ impl Arq {
         if bytes > max {
             return Err(out_of_range("reserved", 0, max, bytes));
         }
+        self.check_segments_fit(self.mtu - bytes - HEADER_LEN)?;
         self.reserved = bytes;
         self.mss = self.mtu - bytes - HEADER_LEN;
         self.resize_buffer();
@@ -553,7 +574,7 @@ impl Arq {
                 last.data.extend_from_slice(&data[..take]);
                 data = &data[take..];
             }
-            if data.is_empty() && total > 0 {
+            if data.is_empty() {
                 return Ok(total);
             }
         }
@@ -931,6 +952,7 @@ impl Arq {
         }
         if self.rcv_buf[index].is_some() {
             self.stats.repeat_segments += 1;
+            self.move_to_rcv_queue();
             return;
         }
         let mut buf = self.take_buffer();

@@ -666,3 +666,41 @@ fn pooled_buffers_keep_their_capacity_under_loss() {
         a.snd_queue.len() + a.snd_buf.iter().filter(|s| !s.acked).count()
     );
 }
+
+#[test]
+fn the_mtu_cannot_shrink_below_queued_segments() {
+    // Found by the differential test: a retransmission larger than the new
+    // MTU made every later flush panic.
+    let (mut a, mut b) = pair(1);
+    a.send(&[5u8; 1000]).unwrap();
+    let first = update_all(&mut a, 0);
+    assert_eq!(
+        a.set_mtu(600),
+        Err(ArqError::SegmentsTooLarge {
+            largest: 1000,
+            mss: 576
+        })
+    );
+    assert_eq!(
+        a.set_reserved(500),
+        Err(ArqError::SegmentsTooLarge {
+            largest: 1000,
+            mss: 876
+        })
+    );
+    assert_eq!(a.mtu(), MTU_DEFAULT);
+    // Once the segment is acknowledged, the MTU may shrink.
+    deliver(&first, &mut b, 5);
+    deliver(&flush_all(&mut b, 5), &mut a, 10);
+    a.set_mtu(600).unwrap();
+    a.send(&[6u8; 1000]).unwrap();
+    assert!(update_all(&mut a, 20).iter().all(|d| d.len() <= 600));
+}
+
+#[test]
+fn an_empty_stream_write_queues_nothing() {
+    let mut a = Arq::new(1);
+    a.set_stream(true);
+    assert_eq!(a.send(b""), Ok(0));
+    assert_eq!(a.wait_snd(), 0);
+}
