@@ -9,11 +9,11 @@
 # Both programs are compiled twice: against libkcp.a, and with
 # -DKCP_BENCH_IKCP against ikcp.o through bench/ikcp_shim.h.
 #
-# ikcp is not in this repository. It is taken at bench time from the PyPI
-# sdist of the `kcp` package (kcp-0.1.6/kcp/ikcp.c and ikcp.h), downloaded
-# once into build/ikcp/ (git-ignored) and checked against a pinned SHA-256.
-# Set IKCP_SDIST=/path/to/kcp-0.1.6.tar.gz to use a local copy instead of
-# downloading it (it is checked the same way).
+# ikcp is not in this repository. scripts/ikcp-sdist.sh takes it at bench
+# time from the PyPI sdist of the `kcp` package (kcp-0.1.6/kcp/ikcp.c and
+# ikcp.h), downloaded once into build/ikcp/ (git-ignored) and checked
+# against a pinned SHA-256. Set IKCP_SDIST=/path/to/kcp-0.1.6.tar.gz to use
+# a local copy instead of downloading it (it is checked the same way).
 #
 # Usage (from anywhere): scripts/bench-ikcp.sh [SEEDS] [SECONDS_PER_BULK_CASE]
 #   SEEDS defaults to 20, SECONDS to 2; BULK_RUNS (default 3) runs per engine,
@@ -29,10 +29,6 @@ SECONDS_PER_CASE="${2:-2}"
 BULK_RUNS="${BULK_RUNS:-3}"
 CC="${CC:-gcc}"
 
-SDIST_NAME="kcp-0.1.6.tar.gz"
-SDIST_SHA256="1e3632509119bd6a24599ee043e21ef6842675413a41720c526d14896357afc4"
-IKCP_DIR="$ROOT/build/ikcp"
-IKCP_SRC="$IKCP_DIR/kcp-0.1.6/kcp"
 OUT="$ROOT/build/bench-ikcp"
 LIB="$ROOT/target/release/libkcp.a"
 CFLAGS=(-std=c11 -Wall -Wextra -Werror -O2 -I"$ROOT/include")
@@ -50,29 +46,9 @@ command -v python3 >/dev/null || fail "python3 is needed"
 command -v "$CC" >/dev/null || fail "no C compiler ($CC)"
 
 # ---- ikcp, fetched at bench time ------------------------------------------
-mkdir -p "$IKCP_DIR" "$OUT"
-sdist="$IKCP_DIR/$SDIST_NAME"
-if [ ! -f "$sdist" ]; then
-    if [ -n "${IKCP_SDIST:-}" ]; then
-        say "copying ikcp sdist from $IKCP_SDIST"
-        cp "$IKCP_SDIST" "$sdist.part"
-    else
-        say "downloading the kcp==0.1.6 sdist from PyPI (ikcp.c, ikcp.h; about a minute)"
-        tmp="$(mktemp -d "$IKCP_DIR/download.XXXXXX")"
-        python3 -m pip download --quiet --no-deps --no-binary :all: kcp==0.1.6 -d "$tmp" >&2 \
-            || { rm -rf "$tmp"; fail "pip download of kcp==0.1.6 failed"; }
-        mv "$tmp/$SDIST_NAME" "$sdist.part"
-        rm -rf "$tmp"
-    fi
-    mv "$sdist.part" "$sdist"
-fi
-echo "$SDIST_SHA256  $sdist" | sha256sum --check --quiet - >&2 \
-    || fail "$sdist does not have the pinned SHA-256; delete it to download again"
-if [ ! -f "$IKCP_SRC/ikcp.c" ] || [ ! -f "$IKCP_SRC/ikcp.h" ] || [ "$sdist" -nt "$IKCP_SRC/ikcp.c" ]; then
-    say "extracting ikcp.c and ikcp.h into build/ikcp/"
-    tar -xzf "$sdist" -C "$IKCP_DIR" kcp-0.1.6/kcp/ikcp.c kcp-0.1.6/kcp/ikcp.h kcp-0.1.6/LICENSE
-    touch "$IKCP_SRC/ikcp.c" "$IKCP_SRC/ikcp.h"
-fi
+mkdir -p "$OUT"
+IKCP_SRC="$("$ROOT/scripts/ikcp-sdist.sh")" || fail "could not get ikcp (scripts/ikcp-sdist.sh)"
+read -r SDIST_NAME SDIST_SHA256 < <("$ROOT/scripts/ikcp-sdist.sh" --pin)
 
 # ---- build ----------------------------------------------------------------
 say "cargo build -p kcp-ffi --release"

@@ -5,8 +5,15 @@
 #      -std=c11 -Wall -Wextra -Werror against include/kcp.h and libkcp.a;
 #   3. runs test_arq plainly, built with ASan+UBSan, and under valgrind;
 #   4. runs `latency 3 improved` under valgrind;
-#   5. checks that the C demo prints the Rust benchmark's numbers.
-# Any failure stops the script with a non-zero status.
+#   5. checks that the C demo prints the Rust benchmark's numbers;
+#   6. the differential test against the real ikcp: fetches ikcp.c from the
+#      PyPI `kcp` sdist (scripts/ikcp-sdist.sh; needs PyPI access, or
+#      IKCP_SDIST=/path/to/kcp-0.1.6.tar.gz), builds
+#      tests/ikcp-differential/differential.c against it and libkcp.a, and
+#      runs it: plainly (500 configurations), comparing kcp_arq_check with
+#      ikcp_check at every step (200), and under valgrind (20).
+# Any failure stops the script with a non-zero status; so does a failed
+# ikcp download (the differential test is never skipped).
 #
 # Usage (from anywhere): scripts/test-c.sh
 set -euo pipefail
@@ -103,5 +110,21 @@ if bad:
     sys.exit(f"FAILED: the C demo and the Rust benchmark differ in {bad} value(s)")
 print("C demo == Rust benchmark")
 EOF
+
+step "differential test against the real ikcp"
+IKCP_SRC="$("$ROOT/scripts/ikcp-sdist.sh")" \
+    || fail "could not get ikcp (scripts/ikcp-sdist.sh needs PyPI, or IKCP_SDIST=/path/to/kcp-0.1.6.tar.gz)"
+DIFF_BUILD="$BUILD/ikcp-differential"
+mkdir -p "$DIFF_BUILD"
+# ikcp is third-party code: built as is (asserts on), its warnings not ours.
+"$CC" -std=c11 -O2 -g -w -c "$IKCP_SRC/ikcp.c" -o "$DIFF_BUILD/ikcp.o"
+"$CC" "${CFLAGS[@]}" -O2 -isystem "$IKCP_SRC" tests/ikcp-differential/differential.c \
+    "$DIFF_BUILD/ikcp.o" "$LIB" "${LIBS[@]}" -o "$DIFF_BUILD/differential"
+run_test_arq "$DIFF_BUILD/differential.log" "$DIFF_BUILD/differential"
+grep '^kcp-rs (classic) == ikcp\|^kept in the compared domain' "$DIFF_BUILD/differential.log"
+step "differential test, kcp_arq_check == ikcp_check at every step"
+run_test_arq "$DIFF_BUILD/differential_check.log" "$DIFF_BUILD/differential" --check 200
+step "differential test under valgrind, 20 configurations"
+run_test_arq "$DIFF_BUILD/differential_valgrind.log" "${VALGRIND[@]}" "$DIFF_BUILD/differential" 20
 
 step "all C tests passed"

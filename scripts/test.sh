@@ -5,7 +5,9 @@
 #   Rust:  cargo fmt --check, cargo clippy -D warnings, unit + property +
 #          header-staleness tests (cargo nextest, or cargo test without it)
 #   C:     scripts/test-c.sh (C API tests plain, under ASan+UBSan and
-#          valgrind; the C demo must print the Rust benchmark's numbers)
+#          valgrind; the C demo must print the Rust benchmark's numbers;
+#          the differential test against the real ikcp, whose source it
+#          downloads from PyPI once into build/ikcp)
 #
 # Usage (from anywhere): scripts/test.sh
 set -euo pipefail
