@@ -7,6 +7,9 @@
 //! Layers, bottom of the stack first:
 //! - [`arq`]: the KCP control block (segments, windows, RTO, fast resend,
 //!   congestion), byte-compatible with ikcp and kcp-go.
+//! - [`fec`]: kcp-go's Reed-Solomon forward error correction.
+//! - [`crypt`]: kcp-go's packet ciphers and checksum, and the AEAD of the
+//!   secure profile.
 //!
 //! Two engines joined in memory:
 //!
@@ -30,6 +33,8 @@
 #![warn(missing_docs)]
 
 pub mod arq;
+pub mod crypt;
+pub mod fec;
 pub mod sim;
 
 pub use arq::{Arq, ArqError, ArqStats};

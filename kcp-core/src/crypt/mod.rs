@@ -1,0 +1,1 @@
+//! Packet protection: kcp-go's ciphers (byte-compatible) and the secure profile's AEAD.

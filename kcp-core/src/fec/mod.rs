@@ -1,0 +1,1 @@
+//! kcp-go's forward error correction: Reed-Solomon shards with its header and rules.
