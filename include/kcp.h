@@ -19,8 +19,10 @@
 #include <stddef.h>
 #include <stdbool.h>
 
-/* The opaque handle of the bring-your-own-transport ARQ (see struct kcp_arq below). */
+/* Opaque handles (see the structs below): the bring-your-own-transport ARQ,
+   and connection settings. */
 typedef struct kcp_arq kcp_arq;
+typedef struct kcp_config kcp_config;
 
 /*
  ikcp's loss recovery, exactly: fast resend counts every ACK of a later
@@ -114,6 +116,17 @@ typedef struct kcp_arq kcp_arq;
  between threads).
  */
 struct kcp_arq;
+
+/*
+ Connection settings, filled with kcp_config_set and read by the
+ functions that create connections (which copy what they need: the
+ configuration may be changed or freed afterwards).
+
+ Created by kcp_config_new, owned by the caller, released by
+ kcp_config_free. Not thread-safe to change; safe to read from several
+ threads at once while nobody changes it.
+ */
+struct kcp_config;
 
 /*
  Receives every datagram a kcp_arq handle emits, from inside
@@ -481,6 +494,53 @@ int kcp_arq_stats(const struct kcp_arq *arq, struct kcp_arq_stats *out);
  `arq` is NULL or a live handle.
  */
 uint32_t kcp_arq_conv(const struct kcp_arq *arq);
+
+/*
+ A new configuration with ikcp's defaults (nodelay 0, interval 100,
+ windows 32/128, MTU 1400), no FEC and no crypto (`crypt = null`).
+
+ Returns a handle owned by the caller, to release with kcp_config_free
+ (never NULL unless memory is exhausted, which aborts).
+
+ Thread-safety: safe to call from any thread.
+ */
+struct kcp_config *kcp_config_new(void);
+
+/*
+ Releases a configuration. NULL is accepted and does nothing. Freeing it
+ twice is undefined.
+
+ Thread-safety: no other call may be using the handle.
+
+ # Safety
+ `config` is NULL or a live handle from kcp_config_new.
+ */
+void kcp_config_free(struct kcp_config *config);
+
+/*
+ Sets one key to a value, both NUL-terminated UTF-8 strings, e.g.
+ `kcp_config_set(c, "mode", "fast3")`. Keys (kcptun's names): mode
+ (normal|fast|fast2|fast3: presets for the next four), nodelay (0..2),
+ interval (ms, 10..5000), resend, nc (0/1), minrto (ms), mtu (50..65507),
+ sndwnd, rcvwnd (1..65535), stream (0/1), acknodelay (0/1), recovery
+ (classic|improved), datashard, parityshard (0..255; 0 turns FEC off),
+ crypt (null|none|salsa20|aes|aes-128|aes-192|secure), key (passphrase),
+ psk, conv, dscp (0..63), sockbuf (bytes), keepalive (s), idle_timeout
+ (s), max_sessions.
+
+ Both strings are only read during the call.
+
+ Returns 0; KCP_EINVAL for a NULL pointer, a string that is not UTF-8,
+ an unknown key or a value out of range (kcp_last_error names the key and
+ what it accepts; the configuration is unchanged).
+
+ Thread-safety: not thread-safe (one thread at a time per handle).
+
+ # Safety
+ `config` is NULL or a live handle; `key` and `value` are NULL or
+ NUL-terminated strings.
+ */
+int kcp_config_set(struct kcp_config *config, const char *key, const char *value);
 
 /*
  Describes an error code.

@@ -49,6 +49,9 @@ mkdir -p "$BUILD"
 step "compile test_arq.c and latency.c (-Wall -Wextra -Werror)"
 "$CC" "${CFLAGS[@]}" -O2 tests/c/test_arq.c "$LIB" "${LIBS[@]}" -o "$BUILD/test_arq"
 "$CC" "${CFLAGS[@]}" -O2 examples-c/latency.c "$LIB" "${LIBS[@]}" -o "$BUILD/latency"
+"$CC" "${CFLAGS[@]}" -O2 tests/c/test_config.c "$LIB" "${LIBS[@]}" -o "$BUILD/test_config"
+"$CC" "${CFLAGS[@]}" -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
+    tests/c/test_config.c "$LIB" "${LIBS[@]}" -o "$BUILD/test_config_asan"
 "$CC" "${CFLAGS[@]}" -O2 examples-c/hello_arq.c "$LIB" "${LIBS[@]}" -o "$BUILD/hello_arq"
 "$CC" "${CFLAGS[@]}" -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
     tests/c/test_arq.c "$LIB" "${LIBS[@]}" -o "$BUILD/test_arq_asan"
@@ -60,6 +63,12 @@ hello_out="$("$BUILD/hello_arq")" || fail "hello_arq exited with an error"
 step "test_arq"
 run_test_arq "$BUILD/test_arq.log" "$BUILD/test_arq"
 
+step "test_config (plain, then ASan + UBSan)"
+run_test_arq "$BUILD/test_config.log" "$BUILD/test_config"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    run_test_arq "$BUILD/test_config_asan.log" "$BUILD/test_config_asan"
+
 step "test_arq with ASan + UBSan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
@@ -69,6 +78,8 @@ if command -v valgrind >/dev/null; then
     VALGRIND=(valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite)
     step "test_arq under valgrind"
     run_test_arq "$BUILD/test_arq_valgrind.log" "${VALGRIND[@]}" "$BUILD/test_arq"
+    step "test_config under valgrind"
+    run_test_arq "$BUILD/test_config_valgrind.log" "${VALGRIND[@]}" "$BUILD/test_config"
     step "hello_arq under valgrind"
     "${VALGRIND[@]}" "$BUILD/hello_arq" >/dev/null || fail "hello_arq under valgrind"
     step "latency 3 improved under valgrind"

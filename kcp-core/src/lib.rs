@@ -33,6 +33,7 @@
 #![warn(missing_docs)]
 
 pub mod arq;
+pub mod config;
 pub mod crypt;
 pub mod fec;
 pub mod sim;

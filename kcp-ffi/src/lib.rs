@@ -15,14 +15,17 @@
 //!   thread-safe.
 //!
 //! Files, one idea each: `error.rs` (codes and messages), `guard.rs` (the
-//! wrapper around every body), `arq.rs` (the `kcp_arq_*` functions).
+//! wrapper around every body), `arq.rs` (the `kcp_arq_*` functions),
+//! `config.rs` (the `kcp_config_*` functions).
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs)]
 
 pub mod arq;
+pub mod config;
 pub mod error;
 mod guard;
 
 pub use arq::*;
+pub use config::*;
 pub use error::*;

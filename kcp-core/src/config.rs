@@ -1,0 +1,362 @@
+//! Connection settings, set by string key so a C ABI can grow new options
+//! without breaking. The names are kcptun's where kcptun has one.
+//!
+//! Values are checked when set: an unknown key or a value out of range is
+//! refused with an error naming the key and what it accepts, and the
+//! configuration is left unchanged. `mode` is a preset for `nodelay`,
+//! `interval`, `resend` and `nc` with kcptun's values; keys set after it
+//! override it.
+
+use crate::arq::{Arq, ArqError, Recovery};
+
+/// Packet protection, by kcp-go's names, plus our secure profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CryptName {
+    /// No crypto header at all: plain KCP (and FEC) on the wire.
+    #[default]
+    Null,
+    /// kcp-go's 20-byte nonce + crc32 header, unencrypted.
+    None,
+    /// kcp-go's Salsa20.
+    Salsa20,
+    /// kcp-go's AES-256-CFB.
+    Aes,
+    /// kcp-go's AES-128-CFB.
+    Aes128,
+    /// kcp-go's AES-192-CFB.
+    Aes192,
+    /// Our authenticated profile (x25519 + ChaCha20-Poly1305).
+    Secure,
+}
+
+impl CryptName {
+    /// Every accepted name, in the order errors list them.
+    pub const NAMES: &'static str = "null, none, salsa20, aes, aes-128, aes-192, secure";
+
+    /// Parses a name.
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "null" => Self::Null,
+            "none" => Self::None,
+            "salsa20" => Self::Salsa20,
+            "aes" => Self::Aes,
+            "aes-128" => Self::Aes128,
+            "aes-192" => Self::Aes192,
+            "secure" => Self::Secure,
+            _ => return None,
+        })
+    }
+}
+
+/// A refused setting.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// No such key.
+    #[error("unknown configuration key {key:?}; known keys: {known}")]
+    UnknownKey {
+        /// The key given.
+        key: String,
+        /// The keys this version knows.
+        known: &'static str,
+    },
+    /// The value does not fit the key.
+    #[error("{key} = {value:?} is not accepted: {expected}")]
+    BadValue {
+        /// The key.
+        key: &'static str,
+        /// The value given.
+        value: String,
+        /// What the key accepts.
+        expected: String,
+    },
+}
+
+/// Every key [`Config::set`] knows.
+pub const KEYS: &str = "mode, nodelay, interval, resend, nc, minrto, mtu, sndwnd, rcvwnd, stream, \
+acknodelay, recovery, datashard, parityshard, crypt, key, psk, conv, dscp, sockbuf, keepalive, \
+idle_timeout, max_sessions";
+
+/// Settings for one connection (or every connection of a listener).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// ikcp `nodelay`: 0, 1 or 2.
+    pub nodelay: u32,
+    /// Flush interval in ms (10..=5000).
+    pub interval: u32,
+    /// Fast-resend threshold (0 = off).
+    pub resend: u32,
+    /// Congestion control off.
+    pub nc: bool,
+    /// RTO floor in ms; `None` keeps what `nodelay` implies.
+    pub minrto: Option<u32>,
+    /// Largest datagram on the wire, crypto and FEC headers included.
+    pub mtu: usize,
+    /// Send window in segments.
+    pub sndwnd: u32,
+    /// Receive window in segments.
+    pub rcvwnd: u32,
+    /// Stream mode instead of message mode.
+    pub stream: bool,
+    /// Flush ACKs as soon as data arrives (kcp-go's `SetACKNoDelay`).
+    pub acknodelay: bool,
+    /// Loss recovery; see [`Recovery`].
+    pub recovery: Recovery,
+    /// FEC data shards per group (0 = FEC off).
+    pub datashard: usize,
+    /// FEC parity shards per group (0 = FEC off).
+    pub parityshard: usize,
+    /// Packet protection.
+    pub crypt: CryptName,
+    /// Passphrase for the kcp-go ciphers (kcptun's derivation).
+    pub key: String,
+    /// Pre-shared key of the secure profile.
+    pub psk: String,
+    /// Conversation id; `None` picks one at random when dialing.
+    pub conv: Option<u32>,
+    /// DSCP bits for outgoing packets (0..=63).
+    pub dscp: u8,
+    /// Socket buffer size in bytes (0 = the system's).
+    pub sockbuf: usize,
+    /// Keepalive period in seconds (0 = off).
+    pub keepalive: u32,
+    /// Close a session silent for this many seconds (0 = never).
+    pub idle_timeout: u32,
+    /// Most sessions one listener holds.
+    pub max_sessions: usize,
+}
+
+impl Default for Config {
+    /// ikcp's defaults, no FEC, no crypto.
+    fn default() -> Self {
+        Self {
+            nodelay: 0,
+            interval: crate::arq::INTERVAL_DEFAULT,
+            resend: 0,
+            nc: false,
+            minrto: None,
+            mtu: crate::arq::MTU_DEFAULT,
+            sndwnd: u32::from(crate::arq::SND_WND_DEFAULT),
+            rcvwnd: u32::from(crate::arq::RCV_WND_DEFAULT),
+            stream: false,
+            acknodelay: false,
+            recovery: Recovery::Improved,
+            datashard: 0,
+            parityshard: 0,
+            crypt: CryptName::Null,
+            key: String::new(),
+            psk: String::new(),
+            conv: None,
+            dscp: 0,
+            sockbuf: 0,
+            keepalive: 10,
+            idle_timeout: 0,
+            max_sessions: 4096,
+        }
+    }
+}
+
+fn bad(key: &'static str, value: &str, expected: impl Into<String>) -> ConfigError {
+    ConfigError::BadValue {
+        key,
+        value: value.to_owned(),
+        expected: expected.into(),
+    }
+}
+
+fn number(key: &'static str, value: &str, min: u64, max: u64) -> Result<u64, ConfigError> {
+    value
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|n| (min..=max).contains(n))
+        .ok_or_else(|| bad(key, value, format!("an integer in {min}..={max}")))
+}
+
+fn flag(key: &'static str, value: &str) -> Result<bool, ConfigError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(bad(
+            key,
+            value,
+            "a boolean: 1/0, true/false, yes/no, on/off",
+        )),
+    }
+}
+
+impl Config {
+    /// Sets one key from its text form. Nothing changes on error.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
+        // Each arm parses into a local first, so a refused value changes nothing.
+        match key {
+            "mode" => {
+                let (nodelay, interval) = match value.trim() {
+                    "normal" => (0, 40),
+                    "fast" => (0, 30),
+                    "fast2" => (1, 20),
+                    "fast3" => (1, 10),
+                    _ => return Err(bad("mode", value, "one of normal, fast, fast2, fast3")),
+                };
+                (self.nodelay, self.interval, self.resend, self.nc) = (nodelay, interval, 2, true);
+            }
+            "nodelay" => self.nodelay = number("nodelay", value, 0, 2)? as u32,
+            "interval" => {
+                let (min, max) = (crate::arq::INTERVAL_MIN, crate::arq::INTERVAL_MAX);
+                self.interval = number("interval", value, min.into(), max.into())? as u32;
+            }
+            "resend" => self.resend = number("resend", value, 0, 1000)? as u32,
+            "nc" => self.nc = flag("nc", value)?,
+            "minrto" => {
+                self.minrto = Some(number("minrto", value, 1, crate::arq::RTO_MAX.into())? as u32)
+            }
+            "mtu" => {
+                let (min, max) = (crate::arq::MTU_MIN as u64, crate::arq::MTU_MAX as u64);
+                self.mtu = number("mtu", value, min, max)? as usize;
+            }
+            "sndwnd" => self.sndwnd = number("sndwnd", value, 1, 65_535)? as u32,
+            "rcvwnd" => self.rcvwnd = number("rcvwnd", value, 1, 65_535)? as u32,
+            "stream" => self.stream = flag("stream", value)?,
+            "acknodelay" => self.acknodelay = flag("acknodelay", value)?,
+            "recovery" => {
+                self.recovery = match value.trim() {
+                    "classic" => Recovery::Classic,
+                    "improved" => Recovery::Improved,
+                    _ => return Err(bad("recovery", value, "classic or improved")),
+                }
+            }
+            "datashard" => self.datashard = number("datashard", value, 0, 255)? as usize,
+            "parityshard" => self.parityshard = number("parityshard", value, 0, 255)? as usize,
+            "crypt" => {
+                self.crypt = CryptName::parse(value.trim())
+                    .ok_or_else(|| bad("crypt", value, format!("one of {}", CryptName::NAMES)))?
+            }
+            "key" => self.key = value.to_owned(),
+            "psk" => self.psk = value.to_owned(),
+            "conv" => self.conv = Some(number("conv", value, 0, u32::MAX.into())? as u32),
+            "dscp" => self.dscp = number("dscp", value, 0, 63)? as u8,
+            "sockbuf" => self.sockbuf = number("sockbuf", value, 0, 1 << 30)? as usize,
+            "keepalive" => self.keepalive = number("keepalive", value, 0, 3600)? as u32,
+            "idle_timeout" => self.idle_timeout = number("idle_timeout", value, 0, 86_400)? as u32,
+            "max_sessions" => {
+                self.max_sessions = number("max_sessions", value, 1, 1_000_000)? as usize
+            }
+            _ => {
+                return Err(ConfigError::UnknownKey {
+                    key: key.to_owned(),
+                    known: KEYS,
+                })
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether FEC is on: kcptun turns it off when either count is 0.
+    pub fn fec_enabled(&self) -> bool {
+        self.datashard > 0 && self.parityshard > 0
+    }
+
+    /// Applies the ARQ settings (everything but the MTU, which depends on
+    /// the headers the lower layers reserve) to an engine.
+    pub fn apply_to(&self, arq: &mut Arq) -> Result<(), ArqError> {
+        arq.set_window(self.sndwnd, self.rcvwnd)?;
+        arq.set_nodelay(
+            Some(self.nodelay),
+            Some(self.interval),
+            Some(self.resend),
+            Some(self.nc),
+        );
+        if let Some(ms) = self.minrto {
+            arq.set_min_rto(ms);
+        }
+        arq.set_stream(self.stream);
+        arq.set_recovery(self.recovery);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modes_use_kcptuns_values_and_later_keys_override() {
+        let mut c = Config::default();
+        for (mode, nodelay, interval) in [
+            ("normal", 0, 40),
+            ("fast", 0, 30),
+            ("fast2", 1, 20),
+            ("fast3", 1, 10),
+        ] {
+            c.set("mode", mode).unwrap();
+            assert_eq!(
+                (c.nodelay, c.interval, c.resend, c.nc),
+                (nodelay, interval, 2, true),
+                "{mode}"
+            );
+        }
+        c.set("interval", "15").unwrap();
+        assert_eq!((c.nodelay, c.interval), (1, 15));
+    }
+
+    #[test]
+    fn bad_keys_and_values_are_refused_with_the_accepted_range() {
+        let mut c = Config::default();
+        let before = c.clone();
+        let err = c.set("colour", "blue").unwrap_err();
+        assert!(
+            err.to_string().contains("\"colour\"") && err.to_string().contains("datashard"),
+            "{err}"
+        );
+        for (key, value, hint) in [
+            ("nodelay", "3", "0..=2"),
+            ("interval", "5", "10..=5000"),
+            ("mtu", "abc", "50..=65507"),
+            ("sndwnd", "0", "1..=65535"),
+            ("nc", "maybe", "boolean"),
+            ("crypt", "rot13", "salsa20"),
+            ("mode", "turbo", "fast3"),
+            ("datashard", "-1", "0..=255"),
+            ("conv", "4294967296", "0..=4294967295"),
+        ] {
+            let err = c.set(key, value).unwrap_err();
+            let text = err.to_string();
+            assert!(text.contains(key) && text.contains(hint), "{text}");
+        }
+        assert_eq!(c, before, "refused values change nothing");
+    }
+
+    #[test]
+    fn fec_is_on_only_with_both_counts() {
+        let mut c = Config::default();
+        c.set("datashard", "10").unwrap();
+        assert!(!c.fec_enabled());
+        c.set("parityshard", "3").unwrap();
+        assert!(c.fec_enabled());
+        c.set("datashard", "0").unwrap();
+        assert!(!c.fec_enabled());
+    }
+
+    #[test]
+    fn settings_reach_the_engine() {
+        let mut c = Config::default();
+        for (k, v) in [
+            ("mode", "fast3"),
+            ("sndwnd", "1024"),
+            ("rcvwnd", "512"),
+            ("stream", "1"),
+        ] {
+            c.set(k, v).unwrap();
+        }
+        let mut arq = Arq::new(1);
+        c.apply_to(&mut arq).unwrap();
+        assert_eq!(
+            (
+                arq.snd_wnd(),
+                arq.rcv_wnd(),
+                arq.interval(),
+                arq.is_stream()
+            ),
+            (1024, 512, 10, true)
+        );
+    }
+}

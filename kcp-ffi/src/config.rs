@@ -1,0 +1,176 @@
+//! `kcp_config_*`: settings by string key (kcptun's names), so the ABI
+//! survives new options. The keys and their ranges are those of
+//! [`kcp_core::config::Config::set`].
+
+use std::ffi::{c_char, c_int, CStr};
+use std::ptr;
+
+use kcp_core::config::Config;
+
+use crate::error::{fail, KCP_EINVAL, KCP_OK};
+use crate::guard::{code, guard, ignore};
+
+/// Connection settings, filled with kcp_config_set and read by the
+/// functions that create connections (which copy what they need: the
+/// configuration may be changed or freed afterwards).
+///
+/// Created by kcp_config_new, owned by the caller, released by
+/// kcp_config_free. Not thread-safe to change; safe to read from several
+/// threads at once while nobody changes it.
+#[allow(non_camel_case_types)]
+pub struct kcp_config {
+    config: Config,
+}
+
+/// A new configuration with ikcp's defaults (nodelay 0, interval 100,
+/// windows 32/128, MTU 1400), no FEC and no crypto (`crypt = null`).
+///
+/// Returns a handle owned by the caller, to release with kcp_config_free
+/// (never NULL unless memory is exhausted, which aborts).
+///
+/// Thread-safety: safe to call from any thread.
+#[no_mangle]
+pub extern "C" fn kcp_config_new() -> *mut kcp_config {
+    guard(
+        "kcp_config_new",
+        |_| ptr::null_mut(),
+        || {
+            Ok(Box::into_raw(Box::new(kcp_config {
+                config: Config::default(),
+            })))
+        },
+    )
+}
+
+/// Releases a configuration. NULL is accepted and does nothing. Freeing it
+/// twice is undefined.
+///
+/// Thread-safety: no other call may be using the handle.
+///
+/// # Safety
+/// `config` is NULL or a live handle from kcp_config_new.
+#[no_mangle]
+pub unsafe extern "C" fn kcp_config_free(config: *mut kcp_config) {
+    guard("kcp_config_free", ignore, || {
+        if !config.is_null() {
+            // SAFETY: from Box::into_raw in kcp_config_new and not yet freed
+            // (caller contract).
+            drop(unsafe { Box::from_raw(config) });
+        }
+        Ok(())
+    })
+}
+
+/// Sets one key to a value, both NUL-terminated UTF-8 strings, e.g.
+/// `kcp_config_set(c, "mode", "fast3")`. Keys (kcptun's names): mode
+/// (normal|fast|fast2|fast3: presets for the next four), nodelay (0..2),
+/// interval (ms, 10..5000), resend, nc (0/1), minrto (ms), mtu (50..65507),
+/// sndwnd, rcvwnd (1..65535), stream (0/1), acknodelay (0/1), recovery
+/// (classic|improved), datashard, parityshard (0..255; 0 turns FEC off),
+/// crypt (null|none|salsa20|aes|aes-128|aes-192|secure), key (passphrase),
+/// psk, conv, dscp (0..63), sockbuf (bytes), keepalive (s), idle_timeout
+/// (s), max_sessions.
+///
+/// Both strings are only read during the call.
+///
+/// Returns 0; KCP_EINVAL for a NULL pointer, a string that is not UTF-8,
+/// an unknown key or a value out of range (kcp_last_error names the key and
+/// what it accepts; the configuration is unchanged).
+///
+/// Thread-safety: not thread-safe (one thread at a time per handle).
+///
+/// # Safety
+/// `config` is NULL or a live handle; `key` and `value` are NULL or
+/// NUL-terminated strings.
+#[no_mangle]
+pub unsafe extern "C" fn kcp_config_set(
+    config: *mut kcp_config,
+    key: *const c_char,
+    value: *const c_char,
+) -> c_int {
+    guard("kcp_config_set", code, || {
+        if config.is_null() {
+            return Err(fail(KCP_EINVAL, "the kcp_config handle is NULL"));
+        }
+        // SAFETY: NULL or NUL-terminated (caller contract).
+        let key = unsafe { text(key, "key") }?;
+        // SAFETY: NULL or NUL-terminated (caller contract).
+        let value = unsafe { text(value, "value") }?;
+        // SAFETY: not NULL, live, and used by one thread (caller contract).
+        let config = unsafe { &mut (*config).config };
+        config.set(key, value).map_err(|e| fail(KCP_EINVAL, e))?;
+        Ok(KCP_OK)
+    })
+}
+
+/// A NUL-terminated UTF-8 argument as `&str`.
+///
+/// # Safety
+/// `s` is NULL or a NUL-terminated string valid for the call.
+unsafe fn text<'a>(s: *const c_char, what: &str) -> Result<&'a str, c_int> {
+    if s.is_null() {
+        return Err(fail(KCP_EINVAL, format!("{what} is NULL")));
+    }
+    // SAFETY: not NULL and NUL-terminated (caller contract).
+    unsafe { CStr::from_ptr(s) }
+        .to_str()
+        .map_err(|_| fail(KCP_EINVAL, format!("{what} is not valid UTF-8")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::kcp_last_error;
+
+    fn last() -> String {
+        // SAFETY: kcp_last_error returns a valid NUL-terminated string.
+        unsafe { CStr::from_ptr(kcp_last_error()) }
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    #[test]
+    fn keys_are_set_and_refused_with_clear_messages() {
+        let c = kcp_config_new();
+        // SAFETY: a live handle and NUL-terminated literals throughout.
+        unsafe {
+            assert_eq!(
+                kcp_config_set(c, c"mode".as_ptr(), c"fast3".as_ptr()),
+                KCP_OK
+            );
+            assert_eq!(
+                kcp_config_set(c, c"datashard".as_ptr(), c"10".as_ptr()),
+                KCP_OK
+            );
+            assert_eq!((*c).config.interval, 10);
+            assert_eq!(
+                kcp_config_set(c, c"sndwnd".as_ptr(), c"0".as_ptr()),
+                KCP_EINVAL
+            );
+            assert!(
+                last().contains("sndwnd") && last().contains("1..=65535"),
+                "{}",
+                last()
+            );
+            assert_eq!(
+                kcp_config_set(c, c"bogus".as_ptr(), c"1".as_ptr()),
+                KCP_EINVAL
+            );
+            assert!(last().contains("bogus"), "{}", last());
+            assert_eq!(kcp_config_set(c, ptr::null(), c"1".as_ptr()), KCP_EINVAL);
+            assert_eq!(kcp_config_set(c, c"mtu".as_ptr(), ptr::null()), KCP_EINVAL);
+            assert_eq!(
+                kcp_config_set(ptr::null_mut(), c"mtu".as_ptr(), c"1".as_ptr()),
+                KCP_EINVAL
+            );
+            let invalid_utf8 = [0xffu8, 0];
+            assert_eq!(
+                kcp_config_set(c, invalid_utf8.as_ptr().cast(), c"1".as_ptr()),
+                KCP_EINVAL
+            );
+            assert!(last().contains("UTF-8"));
+            kcp_config_free(c);
+            kcp_config_free(ptr::null_mut());
+        }
+    }
+}
