@@ -270,6 +270,7 @@ impl Config {
         }
         arq.set_stream(self.stream);
         arq.set_recovery(self.recovery);
+        arq.set_ack_nodelay(self.acknodelay);
         Ok(())
     }
 }

@@ -10,6 +10,8 @@
 //! - [`fec`]: kcp-go's Reed-Solomon forward error correction.
 //! - [`crypt`]: kcp-go's packet ciphers and checksum, and the AEAD of the
 //!   secure profile.
+//! - [`conn`]: one peer: the pipeline (ARQ, FEC, crypt) and its counters,
+//!   datagrams in and out, configured by [`config`].
 //!
 //! Two engines joined in memory:
 //!
@@ -34,6 +36,7 @@
 
 pub mod arq;
 pub mod config;
+pub mod conn;
 pub mod crypt;
 pub mod fec;
 pub mod sim;

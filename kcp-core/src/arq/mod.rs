@@ -223,6 +223,9 @@ pub struct Arq {
     /// Something should go out before the next interval tick: an ACK of
     /// out-of-order data, or the retransmission of a detected loss.
     urgent: bool,
+    /// Flush ACKs at the next `update` instead of the next tick (kcp-go's
+    /// `SetACKNoDelay`).
+    ack_nodelay: bool,
     nodelay: u8,
     fastresend: u32,
     fastlimit: u32,
@@ -275,6 +278,7 @@ impl Arq {
             ts_flush: INTERVAL_DEFAULT,
             updated: false,
             urgent: false,
+            ack_nodelay: false,
             nodelay: 0,
             fastresend: 0,
             fastlimit: FASTACK_LIMIT,
@@ -454,6 +458,13 @@ impl Arq {
     pub fn set_recovery(&mut self, recovery: Recovery) {
         self.recovery = recovery;
         self.guess_remote_window();
+    }
+
+    /// Acknowledge data at the next `update` rather than the next interval
+    /// tick (kcp-go's `SetACKNoDelay`, kcptun's `acknodelay`): lower latency
+    /// for more ACK datagrams.
+    pub fn set_ack_nodelay(&mut self, on: bool) {
+        self.ack_nodelay = on;
     }
 
     /// Transmissions of one segment after which the link is declared dead.
@@ -758,6 +769,9 @@ impl Arq {
         }
         if diff(self.snd_una, prev_una) > 0 {
             self.grow_cwnd();
+        }
+        if self.ack_nodelay && !self.acklist.is_empty() {
+            self.urgent = true;
         }
         Ok(count)
     }

@@ -1,0 +1,274 @@
+//! One peer: the packet pipeline around the ARQ, sans-IO. Datagrams in,
+//! datagrams out, and when to call again; bring your own socket.
+//!
+//! On the way out a datagram is built once, in place: the ARQ packs its
+//! segments after headroom reserved for the lower layers, FEC writes its
+//! header into that headroom (and, every `datashard` packets, emits parity
+//! packets), then the packet protection seals the whole buffer. On the way
+//! in: open (decrypt, check the crc), FEC (hand data to the ARQ at once,
+//! rebuild missing data from parity), ARQ. This is kcp-go's wire format
+//! byte for byte (DESIGN.md, "Wire facts").
+
+mod error;
+mod stats;
+
+pub use error::ConnError;
+pub use stats::ConnStats;
+
+use crate::arq::Arq;
+use crate::config::{Config, CryptName};
+use crate::crypt::{kcptun_key, CipherKind, KcpGoCipher, PacketCrypt};
+use crate::fec::{self, Decoder, Encoder};
+
+/// A KCP connection to one peer, kcp-go compatible.
+#[derive(Debug)]
+pub struct Conn {
+    arq: Arq,
+    crypt: PacketCrypt,
+    fec_out: Option<Encoder>,
+    /// Always present, as in kcp-go: a peer may send FEC even when we do
+    /// not, and the decoder learns its shard counts from what arrives.
+    fec_in: Decoder,
+    stats: ConnStats,
+}
+
+fn cipher_kind(name: CryptName) -> Result<CipherKind, ConnError> {
+    Ok(match name {
+        CryptName::Null => CipherKind::Null,
+        CryptName::None => CipherKind::None,
+        CryptName::Salsa20 => CipherKind::Salsa20,
+        CryptName::Aes => CipherKind::Aes256,
+        CryptName::Aes128 => CipherKind::Aes128,
+        CryptName::Aes192 => CipherKind::Aes192,
+        CryptName::Secure => {
+            return Err(ConnError::Config(
+                "crypt = secure is the secure profile, which is not available yet; \
+                 use a kcp-go cipher (null, none, salsa20, aes, aes-128, aes-192)"
+                    .into(),
+            ))
+        }
+    })
+}
+
+impl Conn {
+    /// A connection for conversation `conv` with `config`'s settings; the
+    /// kcp-go cipher key is derived from `config.key` as kcptun does.
+    pub fn new(config: &Config, conv: u32) -> Result<Self, ConnError> {
+        let kind = cipher_kind(config.crypt)?;
+        let key = kcptun_key(config.key.as_bytes());
+        let crypt = PacketCrypt::new(KcpGoCipher::new(kind, &key))?;
+        Self::with_crypt(config, conv, crypt)
+    }
+
+    /// Like [`new`](Self::new) with a given packet protection (tests use a
+    /// seeded nonce source to get repeatable bytes).
+    pub fn with_crypt(config: &Config, conv: u32, crypt: PacketCrypt) -> Result<Self, ConnError> {
+        let crypt_header = crypt.header_len();
+        let (fec_out, fec_in) = if config.fec_enabled() {
+            let shards = |e: fec::FecError| ConnError::Config(e.to_string());
+            let encoder =
+                Encoder::new(config.datashard, config.parityshard, crypt_header).map_err(shards)?;
+            (
+                Some(encoder),
+                Decoder::new(config.datashard, config.parityshard).map_err(shards)?,
+            )
+        } else {
+            (None, Decoder::new(1, 1)?)
+        };
+        let mut fec_in = fec_in;
+        fec_in.set_autotune(true);
+        let fec_header = if fec_out.is_some() {
+            fec::DATA_HEADER_LEN
+        } else {
+            0
+        };
+        let mut arq = Arq::new(conv);
+        config.apply_to(&mut arq)?;
+        arq.set_mtu(config.mtu)?;
+        arq.set_reserved(crypt_header + fec_header)?;
+        Ok(Self {
+            arq,
+            crypt,
+            fec_out,
+            fec_in,
+            stats: ConnStats::default(),
+        })
+    }
+
+    /// The ARQ engine, for its settings and state.
+    pub fn arq(&self) -> &Arq {
+        &self.arq
+    }
+
+    /// The conversation id.
+    pub fn conv(&self) -> u32 {
+        self.arq.conv()
+    }
+
+    /// Queues a message (stream mode: bytes). See [`Arq::send`].
+    pub fn send(&mut self, data: &[u8]) -> Result<usize, ConnError> {
+        let n = self.arq.send(data)?;
+        self.stats.bytes_sent += n as u64;
+        Ok(n)
+    }
+
+    /// Takes the next message into `buf`. See [`Arq::recv`].
+    pub fn recv(&mut self, buf: &mut [u8]) -> Result<usize, ConnError> {
+        let n = self.arq.recv(buf)?;
+        self.stats.bytes_received += n as u64;
+        Ok(n)
+    }
+
+    /// Feeds one datagram from the peer, decrypting it in place. A refused
+    /// datagram is counted and returned as an error; nothing else changes.
+    pub fn input(&mut self, now: u32, datagram: &mut [u8]) -> Result<(), ConnError> {
+        self.stats.in_packets += 1;
+        self.stats.in_bytes += datagram.len() as u64;
+        let payload = match self.crypt.open(datagram) {
+            Ok(range) => &datagram[range],
+            Err(e) => {
+                if matches!(e, crate::crypt::CryptError::TooShort { .. }) {
+                    self.stats.in_errors += 1;
+                } else {
+                    self.stats.checksum_errors += 1;
+                }
+                return Err(e.into());
+            }
+        };
+        let result = if fec::packet_type(payload).is_some() {
+            let before = self.fec_in.stats();
+            let decoded = match self.fec_in.input(now, payload) {
+                Ok(decoded) => decoded,
+                Err(e) => {
+                    self.stats.fec_errors += 1;
+                    return Err(e.into());
+                }
+            };
+            // Every data packet (received or rebuilt) goes to the ARQ; one
+            // malformed segment run must not stop the others.
+            let mut first_error = None;
+            for kcp in decoded {
+                if let Err(e) = Self::arq_input(&mut self.arq, &mut self.stats, now, kcp) {
+                    first_error.get_or_insert(e);
+                }
+            }
+            let after = self.fec_in.stats();
+            self.stats.fec_recovered += after.recovered - before.recovered;
+            self.stats.fec_errors += after.recover_errors - before.recover_errors;
+            self.stats.fec_short_shards += after.short_groups - before.short_groups;
+            first_error.map_or(Ok(()), Err)
+        } else {
+            Self::arq_input(&mut self.arq, &mut self.stats, now, payload)
+        };
+        self.sync_arq_stats();
+        result
+    }
+
+    fn arq_input(
+        arq: &mut Arq,
+        stats: &mut ConnStats,
+        now: u32,
+        kcp: &[u8],
+    ) -> Result<(), ConnError> {
+        // kcp-go hands empty FEC data packets over too; they carry nothing.
+        if kcp.is_empty() {
+            return Ok(());
+        }
+        arq.input(now, kcp).map(drop).map_err(|e| {
+            stats.kcp_in_errors += 1;
+            e.into()
+        })
+    }
+
+    /// Advances the clock; emits the datagrams due now through `out`.
+    /// Call it at the time [`check`](Self::check) names.
+    pub fn update<F: FnMut(&[u8])>(&mut self, now: u32, out: &mut F) {
+        let Self {
+            arq,
+            crypt,
+            fec_out,
+            stats,
+            ..
+        } = self;
+        arq.update(now, &mut |d: &mut [u8]| {
+            emit(now, d, crypt, fec_out, stats, out)
+        });
+        self.sync_arq_stats();
+    }
+
+    /// Emits everything due now, whatever the tick. See [`Arq::flush`].
+    pub fn flush<F: FnMut(&[u8])>(&mut self, now: u32, out: &mut F) {
+        let Self {
+            arq,
+            crypt,
+            fec_out,
+            stats,
+            ..
+        } = self;
+        arq.flush(now, &mut |d: &mut [u8]| {
+            emit(now, d, crypt, fec_out, stats, out)
+        });
+        self.sync_arq_stats();
+    }
+
+    /// When `update` should next be called. See [`Arq::check`].
+    pub fn check(&self, now: u32) -> u32 {
+        self.arq.check(now)
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> ConnStats {
+        self.stats
+    }
+
+    fn sync_arq_stats(&mut self) {
+        let a = self.arq.stats();
+        let s = &mut self.stats;
+        s.in_segments = a.in_segments;
+        s.out_segments = a.out_segments;
+        s.retransmits = a.retransmits;
+        s.fast_retransmits = a.fast_retransmits;
+        s.early_retransmits = a.early_retransmits;
+        s.lost_segments = a.timeout_retransmits;
+        s.repeat_segments = a.repeat_segments;
+    }
+}
+
+/// One datagram from the ARQ (headroom first) down the pipeline and out,
+/// followed by any parity packets it completes.
+fn emit<F: FnMut(&[u8])>(
+    now: u32,
+    datagram: &mut [u8],
+    crypt: &mut PacketCrypt,
+    fec_out: &mut Option<Encoder>,
+    stats: &mut ConnStats,
+    out: &mut F,
+) {
+    let mut seal_and_send = |packet: &mut [u8], stats: &mut ConnStats| {
+        // Headroom was reserved for exactly these headers, so sealing cannot fail.
+        if crypt.seal(packet).is_ok() {
+            stats.out_packets += 1;
+            stats.out_bytes += packet.len() as u64;
+            out(packet);
+        }
+    };
+    match fec_out {
+        None => seal_and_send(datagram, stats),
+        Some(encoder) => {
+            // The ARQ reserved headroom for the FEC header, so this cannot fail.
+            let Ok(parity) = encoder.encode(now, datagram) else {
+                return;
+            };
+            seal_and_send(datagram, stats);
+            if parity > 0 {
+                for packet in encoder.parity_packets() {
+                    stats.fec_parity_shards += 1;
+                    seal_and_send(packet, stats);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
