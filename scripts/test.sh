@@ -4,6 +4,8 @@
 #
 #   Rust:  cargo fmt --check, cargo clippy -D warnings, unit + property +
 #          header-staleness tests (cargo nextest, or cargo test without it)
+#   kcp-go: scripts/kcpgo.sh installs Debian's kcp-go and builds the
+#          harness the interop tests drive (they fail without it)
 #   C:     scripts/test-c.sh (C API tests plain, under ASan+UBSan and
 #          valgrind; the C demo must print the Rust benchmark's numbers;
 #          the differential test against the real ikcp, whose source it
@@ -28,6 +30,12 @@ if [ "${#missing[@]}" -gt 0 ]; then
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 fi
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
+
+step "kcp-go for the interop tests (installs golang-go and golang-github-xtaci-kcp-dev if missing)"
+KCPGO="$(scripts/kcpgo.sh | tail -n 1)"
+export KCPGO
+tests/kcpgo/selftest.sh 2>&1 | tee build/kcpgo-selftest.log
+kcpgo_passed=$(sed -n 's/^\([0-9]*\) passed, 0 failed$/\1/p' build/kcpgo-selftest.log | tail -n 1)
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -55,5 +63,6 @@ step "C tests"
 scripts/test-c.sh 2>&1 | tee build/c-tests.log
 c_passed=$(sed -n 's/^\([0-9]*\) passed, 0 failed$/\1/p' build/c-tests.log | awk '{s+=$1} END {print s+0}')
 
-printf '\nrust: %s passed; C: %s checks passed (plain, ASan+UBSan, valgrind)\n' "$rust_passed" "$c_passed"
-printf '%s passed, 0 failed\n' "$((rust_passed + c_passed))"
+printf '\nrust: %s passed; C: %s checks passed (plain, ASan+UBSan, valgrind); kcp-go harness self-test: %s\n' \
+    "$rust_passed" "$c_passed" "$kcpgo_passed"
+printf '%s passed, 0 failed\n' "$((rust_passed + c_passed + kcpgo_passed))"
