@@ -20,9 +20,10 @@
 #include <stdbool.h>
 
 /* Opaque handles (see the structs below): the bring-your-own-transport ARQ,
-   and connection settings. */
+   connection settings, and a kcp-go compatible connection without a socket. */
 typedef struct kcp_arq kcp_arq;
 typedef struct kcp_config kcp_config;
+typedef struct kcp_conn kcp_conn;
 
 /*
  ikcp's loss recovery, exactly: fast resend counts every ACK of a later
@@ -129,6 +130,15 @@ struct kcp_arq;
 struct kcp_config;
 
 /*
+ A kcp-go compatible connection to one peer, without a socket.
+
+ Created by kcp_conn_new, owned by the caller, released by kcp_conn_free.
+ Not thread-safe: use a handle from one thread at a time (it may move
+ between threads).
+ */
+struct kcp_conn;
+
+/*
  Receives every datagram a kcp_arq handle emits, from inside
  kcp_arq_update or kcp_arq_flush.
 
@@ -186,6 +196,93 @@ struct kcp_arq_stats {
      Datagrams refused by kcp_arq_input.
      */
     uint64_t input_errors;
+};
+
+/*
+ A connection's counters (kcp-go's SNMP names in brackets). C has no
+ typedef for it: write `struct kcp_conn_stats`.
+ */
+struct kcp_conn_stats {
+    /*
+     Application bytes sent (BytesSent).
+     */
+    uint64_t bytes_sent;
+    /*
+     Application bytes received (BytesReceived).
+     */
+    uint64_t bytes_received;
+    /*
+     Datagrams received (InPkts).
+     */
+    uint64_t in_packets;
+    /*
+     Datagrams emitted, parity included (OutPkts).
+     */
+    uint64_t out_packets;
+    /*
+     Bytes received on the wire (InBytes).
+     */
+    uint64_t in_bytes;
+    /*
+     Bytes emitted on the wire (OutBytes).
+     */
+    uint64_t out_bytes;
+    /*
+     KCP segments accepted (InSegs).
+     */
+    uint64_t in_segments;
+    /*
+     Data segments emitted (OutSegs).
+     */
+    uint64_t out_segments;
+    /*
+     Retransmissions (RetransSegs).
+     */
+    uint64_t retransmits;
+    /*
+     Fast retransmissions (FastRetransSegs).
+     */
+    uint64_t fast_retransmits;
+    /*
+     Early (RACK) retransmissions (EarlyRetransSegs).
+     */
+    uint64_t early_retransmits;
+    /*
+     Timeout retransmissions (LostSegs).
+     */
+    uint64_t lost_segments;
+    /*
+     Duplicate data segments received (RepeatSegs).
+     */
+    uint64_t repeat_segments;
+    /*
+     Data shards rebuilt from parity (FECRecovered).
+     */
+    uint64_t fec_recovered;
+    /*
+     Malformed FEC packets or failed rebuilds (FECErrs).
+     */
+    uint64_t fec_errors;
+    /*
+     Parity packets emitted (FECParityShards).
+     */
+    uint64_t fec_parity_shards;
+    /*
+     FEC groups given up with data missing (FECShortShards).
+     */
+    uint64_t fec_short_shards;
+    /*
+     Datagrams failing the checksum (InCsumErrors).
+     */
+    uint64_t checksum_errors;
+    /*
+     Datagrams too short for the crypto header (InErrs).
+     */
+    uint64_t in_errors;
+    /*
+     Datagrams the ARQ refused (KCPInErrors).
+     */
+    uint64_t kcp_in_errors;
 };
 
 #ifdef __cplusplus
@@ -541,6 +638,141 @@ void kcp_config_free(struct kcp_config *config);
  NUL-terminated strings.
  */
 int kcp_config_set(struct kcp_config *config, const char *key, const char *value);
+
+/*
+ Creates a connection for conversation `conv` with `config`'s settings
+ (the configuration is copied: it may be changed or freed afterwards).
+ On success `*out` receives a handle owned by the caller, to release
+ with kcp_conn_free.
+
+ Returns 0; KCP_EINVAL for a NULL pointer or settings that cannot make a
+ connection (kcp_last_error says which: e.g. crypt = secure, which needs
+ the sessions API, or too many FEC shards). `*out` is untouched on error.
+
+ Thread-safety: safe to call from any thread; `config` must not be
+ changed by another thread meanwhile.
+
+ # Safety
+ `config` is NULL or a live kcp_config; `out` is NULL or writable.
+ */
+int kcp_conn_new(const struct kcp_config *config, uint32_t conv, struct kcp_conn **out);
+
+/*
+ Releases a connection and everything it holds. NULL is accepted and
+ does nothing; freeing twice is undefined.
+
+ Thread-safety: no other call may be using the handle.
+
+ # Safety
+ `conn` is NULL or a live handle from kcp_conn_new.
+ */
+void kcp_conn_free(struct kcp_conn *conn);
+
+/*
+ Feeds one datagram received from the peer at time `now_ms`. `buf` is
+ only read during the call (the library decrypts a copy).
+
+ Returns 0; KCP_EAUTH if the checksum fails (corrupted, or another key
+ or cipher); KCP_EPROTO if it is malformed (too short, bad FEC or KCP
+ framing); KCP_EINVAL for a NULL handle or buffer. A refused datagram is
+ counted in the stats and changes nothing else.
+
+ Thread-safety: not thread-safe (one thread at a time per handle).
+
+ # Safety
+ `conn` is NULL or a live handle; `buf` is NULL or readable for `len` bytes.
+ */
+int kcp_conn_input(struct kcp_conn *conn, uint32_t now_ms, const uint8_t *buf, size_t len);
+
+/*
+ Advances the clock to `now_ms` and queues the datagrams due (take them
+ with kcp_conn_transmit). Call it at the time kcp_conn_check names.
+ Errors (a NULL handle) are only recorded in kcp_last_error.
+
+ Thread-safety: not thread-safe (one thread at a time per handle).
+
+ # Safety
+ `conn` is NULL or a live handle.
+ */
+void kcp_conn_update(struct kcp_conn *conn, uint32_t now_ms);
+
+/*
+ Queues everything due now, whatever the interval tick (after a send,
+ for the lowest latency). Errors are only recorded in kcp_last_error.
+
+ Thread-safety: not thread-safe (one thread at a time per handle).
+
+ # Safety
+ `conn` is NULL or a live handle.
+ */
+void kcp_conn_flush(struct kcp_conn *conn, uint32_t now_ms);
+
+/*
+ Copies the next datagram to send into `buf` and returns its length;
+ send it on your socket to the peer. Datagrams are at most the
+ configured MTU.
+
+ Returns the length (> 0); KCP_EAGAIN if nothing is waiting; KCP_ENOBUFS
+ if `cap` is smaller than the datagram (it stays queued); KCP_EINVAL for
+ a NULL handle or buffer.
+
+ Thread-safety: not thread-safe (one thread at a time per handle).
+
+ # Safety
+ `conn` is NULL or a live handle; `buf` is NULL or writable for `cap` bytes.
+ */
+intptr_t kcp_conn_transmit(struct kcp_conn *conn, uint8_t *buf, size_t cap);
+
+/*
+ Queues a message (stream mode: bytes), copied from `buf`.
+
+ Returns `len`; KCP_EMSGSIZE if the peer could never reassemble it (more
+ fragments than its receive window or 255) or `len` exceeds INT_MAX;
+ KCP_EINVAL for a NULL handle or buffer. Nothing is queued on failure.
+
+ Thread-safety: not thread-safe (one thread at a time per handle).
+
+ # Safety
+ `conn` is NULL or a live handle; `buf` is NULL or readable for `len` bytes.
+ */
+int kcp_conn_send(struct kcp_conn *conn, const uint8_t *buf, size_t len);
+
+/*
+ Takes the next message into `buf` (stream mode: as many bytes as fit).
+
+ Returns its length (>= 0); KCP_EAGAIN if no complete message is
+ waiting; KCP_ENOBUFS if it is longer than `cap` (it stays queued);
+ KCP_EINVAL for a NULL handle or buffer.
+
+ Thread-safety: not thread-safe (one thread at a time per handle).
+
+ # Safety
+ `conn` is NULL or a live handle; `buf` is NULL or writable for `cap` bytes.
+ */
+intptr_t kcp_conn_recv(struct kcp_conn *conn, uint8_t *buf, size_t cap);
+
+/*
+ When kcp_conn_update should next be called (ms, same clock as `now_ms`).
+ A NULL handle returns `now_ms`.
+
+ Thread-safety: not thread-safe (one thread at a time per handle).
+
+ # Safety
+ `conn` is NULL or a live handle.
+ */
+uint32_t kcp_conn_check(const struct kcp_conn *conn, uint32_t now_ms);
+
+/*
+ Copies the counters into `*out` (caller-owned, written only on success).
+
+ Returns 0; KCP_EINVAL for a NULL handle or `out`.
+
+ Thread-safety: not thread-safe (one thread at a time per handle).
+
+ # Safety
+ `conn` is NULL or a live handle; `out` is NULL or writable.
+ */
+int kcp_conn_stats(const struct kcp_conn *conn, struct kcp_conn_stats *out);
 
 /*
  Describes an error code.

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Tests the C API end to end, from C:
 #   1. builds libkcp (release) and the Rust latency benchmark;
-#   2. compiles tests/c/test_arq.c and examples-c/latency.c with
-#      -std=c11 -Wall -Wextra -Werror against include/kcp.h and libkcp.a;
-#   3. runs test_arq plainly, built with ASan+UBSan, and under valgrind;
+#   2. compiles the C tests (tests/c/test_arq.c, test_config.c,
+#      test_conn.c) and examples-c with -std=c11 -Wall -Wextra -Werror
+#      against include/kcp.h and libkcp.a;
+#   3. runs each C test plainly, built with ASan+UBSan, and under valgrind;
 #   4. runs `latency 3 improved` under valgrind;
 #   5. checks that the C demo prints the Rust benchmark's numbers;
 #   6. the differential test against the real ikcp: fetches ikcp.c from the
@@ -31,7 +32,7 @@ step() { printf '\n==> %s\n' "$*"; }
 fail() { printf '\nFAILED: %s\n' "$*" >&2; exit 1; }
 
 # Runs a test program and checks both its status and its summary line.
-run_test_arq() {
+run_c_test() {
     local log="$1"; shift
     local status=0
     "$@" >"$log" 2>&1 || status=$?
@@ -46,49 +47,41 @@ step "cargo build -p kcp-bench --release --bin latency"
 cargo build -p kcp-bench --release --bin latency
 
 mkdir -p "$BUILD"
-step "compile test_arq.c and latency.c (-Wall -Wextra -Werror)"
-"$CC" "${CFLAGS[@]}" -O2 tests/c/test_arq.c "$LIB" "${LIBS[@]}" -o "$BUILD/test_arq"
-"$CC" "${CFLAGS[@]}" -O2 examples-c/latency.c "$LIB" "${LIBS[@]}" -o "$BUILD/latency"
-"$CC" "${CFLAGS[@]}" -O2 tests/c/test_config.c "$LIB" "${LIBS[@]}" -o "$BUILD/test_config"
-"$CC" "${CFLAGS[@]}" -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
-    tests/c/test_config.c "$LIB" "${LIBS[@]}" -o "$BUILD/test_config_asan"
-"$CC" "${CFLAGS[@]}" -O2 examples-c/hello_arq.c "$LIB" "${LIBS[@]}" -o "$BUILD/hello_arq"
-"$CC" "${CFLAGS[@]}" -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
-    tests/c/test_arq.c "$LIB" "${LIBS[@]}" -o "$BUILD/test_arq_asan"
+# The C test programs of the ABI: each runs plain, with ASan+UBSan, and
+# under valgrind, and must end with "N passed, 0 failed".
+C_TESTS=(test_arq test_config test_conn)
+command -v valgrind >/dev/null || fail "valgrind is not installed"
+VALGRIND=(valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite)
 
-step "examples-c/hello_arq (the README example)"
+step "compile the C tests and examples (-Wall -Wextra -Werror)"
+for t in "${C_TESTS[@]}"; do
+    "$CC" "${CFLAGS[@]}" -O2 "tests/c/$t.c" "$LIB" "${LIBS[@]}" -o "$BUILD/$t"
+    "$CC" "${CFLAGS[@]}" -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
+        "tests/c/$t.c" "$LIB" "${LIBS[@]}" -o "$BUILD/${t}_asan"
+done
+"$CC" "${CFLAGS[@]}" -O2 examples-c/latency.c "$LIB" "${LIBS[@]}" -o "$BUILD/latency"
+"$CC" "${CFLAGS[@]}" -O2 examples-c/hello_arq.c "$LIB" "${LIBS[@]}" -o "$BUILD/hello_arq"
+
+for t in "${C_TESTS[@]}"; do
+    step "$t"
+    run_c_test "$BUILD/$t.log" "$BUILD/$t"
+    step "$t with ASan + UBSan"
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+        run_c_test "$BUILD/${t}_asan.log" "$BUILD/${t}_asan"
+    step "$t under valgrind"
+    run_c_test "$BUILD/${t}_valgrind.log" "${VALGRIND[@]}" "$BUILD/$t"
+done
+
+step "examples-c/hello_arq (the README example), plain and under valgrind"
 hello_out="$("$BUILD/hello_arq")" || fail "hello_arq exited with an error"
 [ "$hello_out" = 'b received "hello, kcp"' ] || fail "hello_arq printed: $hello_out"
+"${VALGRIND[@]}" "$BUILD/hello_arq" >/dev/null || fail "hello_arq under valgrind"
 
-step "test_arq"
-run_test_arq "$BUILD/test_arq.log" "$BUILD/test_arq"
-
-step "test_config (plain, then ASan + UBSan)"
-run_test_arq "$BUILD/test_config.log" "$BUILD/test_config"
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
-UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-    run_test_arq "$BUILD/test_config_asan.log" "$BUILD/test_config_asan"
-
-step "test_arq with ASan + UBSan"
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
-UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-    run_test_arq "$BUILD/test_arq_asan.log" "$BUILD/test_arq_asan"
-
-if command -v valgrind >/dev/null; then
-    VALGRIND=(valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite)
-    step "test_arq under valgrind"
-    run_test_arq "$BUILD/test_arq_valgrind.log" "${VALGRIND[@]}" "$BUILD/test_arq"
-    step "test_config under valgrind"
-    run_test_arq "$BUILD/test_config_valgrind.log" "${VALGRIND[@]}" "$BUILD/test_config"
-    step "hello_arq under valgrind"
-    "${VALGRIND[@]}" "$BUILD/hello_arq" >/dev/null || fail "hello_arq under valgrind"
-    step "latency 3 improved under valgrind"
-    "${VALGRIND[@]}" "$BUILD/latency" 3 improved >"$BUILD/latency_valgrind.log" 2>&1 \
-        || { cat "$BUILD/latency_valgrind.log"; fail "latency under valgrind"; }
-    cat "$BUILD/latency_valgrind.log"
-else
-    fail "valgrind is not installed"
-fi
+step "latency 3 improved under valgrind"
+"${VALGRIND[@]}" "$BUILD/latency" 3 improved >"$BUILD/latency_valgrind.log" 2>&1 \
+    || { cat "$BUILD/latency_valgrind.log"; fail "latency under valgrind"; }
+cat "$BUILD/latency_valgrind.log"
 
 step "C demo vs Rust benchmark, 5 seeds"
 "$BUILD/latency" 5 classic >"$BUILD/latency_classic.json"
@@ -131,11 +124,11 @@ mkdir -p "$DIFF_BUILD"
 "$CC" -std=c11 -O2 -g -w -c "$IKCP_SRC/ikcp.c" -o "$DIFF_BUILD/ikcp.o"
 "$CC" "${CFLAGS[@]}" -O2 -isystem "$IKCP_SRC" tests/ikcp-differential/differential.c \
     "$DIFF_BUILD/ikcp.o" "$LIB" "${LIBS[@]}" -o "$DIFF_BUILD/differential"
-run_test_arq "$DIFF_BUILD/differential.log" "$DIFF_BUILD/differential"
+run_c_test "$DIFF_BUILD/differential.log" "$DIFF_BUILD/differential"
 grep '^kcp-rs (classic) == ikcp\|^kept in the compared domain' "$DIFF_BUILD/differential.log"
 step "differential test, kcp_arq_check == ikcp_check at every step"
-run_test_arq "$DIFF_BUILD/differential_check.log" "$DIFF_BUILD/differential" --check 200
+run_c_test "$DIFF_BUILD/differential_check.log" "$DIFF_BUILD/differential" --check 200
 step "differential test under valgrind, 20 configurations"
-run_test_arq "$DIFF_BUILD/differential_valgrind.log" "${VALGRIND[@]}" "$DIFF_BUILD/differential" 20
+run_c_test "$DIFF_BUILD/differential_valgrind.log" "${VALGRIND[@]}" "$DIFF_BUILD/differential" 20
 
 step "all C tests passed"

@@ -22,6 +22,13 @@ pub struct kcp_config {
     config: Config,
 }
 
+impl kcp_config {
+    /// The settings, for the functions that create connections.
+    pub(crate) fn settings(&self) -> &Config {
+        &self.config
+    }
+}
+
 /// A new configuration with ikcp's defaults (nodelay 0, interval 100,
 /// windows 32/128, MTU 1400), no FEC and no crypto (`crypt = null`).
 ///

@@ -16,16 +16,20 @@
 //!
 //! Files, one idea each: `error.rs` (codes and messages), `guard.rs` (the
 //! wrapper around every body), `arq.rs` (the `kcp_arq_*` functions),
-//! `config.rs` (the `kcp_config_*` functions).
+//! `config.rs` (the `kcp_config_*` functions), `conn.rs` (the `kcp_conn_*`
+//! functions), `buffers.rs` (checked caller buffers).
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs)]
 
 pub mod arq;
+mod buffers;
 pub mod config;
+pub mod conn;
 pub mod error;
 mod guard;
 
 pub use arq::*;
 pub use config::*;
+pub use conn::*;
 pub use error::*;
