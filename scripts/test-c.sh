@@ -25,7 +25,7 @@ cd "$ROOT"
 BUILD="$ROOT/build"
 LIB="$ROOT/target/release/libkcp.a"
 CC="${CC:-gcc}"
-CFLAGS=(-std=c11 -Wall -Wextra -Werror -g -I"$ROOT/include")
+CFLAGS=(-std=c11 -Wall -Wextra -Werror -Wformat=2 -g -I"$ROOT/include" -I"$ROOT/tests/c")
 LIBS=(-lpthread -ldl -lm)
 
 step() { printf '\n==> %s\n' "$*"; }

@@ -127,14 +127,7 @@ unsafe fn text<'a>(s: *const c_char, what: &str) -> Result<&'a str, c_int> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::kcp_last_error;
-
-    fn last() -> String {
-        // SAFETY: kcp_last_error returns a valid NUL-terminated string.
-        unsafe { CStr::from_ptr(kcp_last_error()) }
-            .to_string_lossy()
-            .into_owned()
-    }
+    use crate::error::last_error_text;
 
     #[test]
     fn keys_are_set_and_refused_with_clear_messages() {
@@ -155,15 +148,15 @@ mod tests {
                 KCP_EINVAL
             );
             assert!(
-                last().contains("sndwnd") && last().contains("1..=65535"),
+                last_error_text().contains("sndwnd") && last_error_text().contains("1..=65535"),
                 "{}",
-                last()
+                last_error_text()
             );
             assert_eq!(
                 kcp_config_set(c, c"bogus".as_ptr(), c"1".as_ptr()),
                 KCP_EINVAL
             );
-            assert!(last().contains("bogus"), "{}", last());
+            assert!(last_error_text().contains("bogus"), "{}", last_error_text());
             assert_eq!(kcp_config_set(c, ptr::null(), c"1".as_ptr()), KCP_EINVAL);
             assert_eq!(kcp_config_set(c, c"mtu".as_ptr(), ptr::null()), KCP_EINVAL);
             assert_eq!(
@@ -175,7 +168,7 @@ mod tests {
                 kcp_config_set(c, invalid_utf8.as_ptr().cast(), c"1".as_ptr()),
                 KCP_EINVAL
             );
-            assert!(last().contains("UTF-8"));
+            assert!(last_error_text().contains("UTF-8"));
             kcp_config_free(c);
             kcp_config_free(ptr::null_mut());
         }

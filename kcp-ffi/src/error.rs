@@ -136,19 +136,21 @@ pub extern "C" fn kcp_last_error() -> *const c_char {
         .unwrap_or(c"".as_ptr())
 }
 
+/// The text of this thread's last error, for the crate's tests.
+#[cfg(test)]
+pub(crate) fn last_error_text() -> String {
+    // SAFETY: kcp_last_error returns a valid NUL-terminated string that
+    // lives until the next failing call on this thread.
+    unsafe { std::ffi::CStr::from_ptr(kcp_last_error()) }
+        .to_string_lossy()
+        .into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     /// The detail message, as a Rust string.
-    fn last() -> String {
-        // SAFETY: kcp_last_error returns a valid NUL-terminated string that
-        // lives until the next failing call on this thread.
-        unsafe { CStr::from_ptr(kcp_last_error()) }
-            .to_string_lossy()
-            .into_owned()
-    }
-
     #[test]
     fn every_code_has_a_description() {
         for code in KCP_EPROTO..=KCP_OK {
@@ -162,12 +164,12 @@ mod tests {
     #[test]
     fn last_error_starts_empty_and_keeps_the_latest_message() {
         std::thread::spawn(|| {
-            assert_eq!(last(), "");
+            assert_eq!(last_error_text(), "");
             assert_eq!(fail(KCP_EINVAL, "first"), KCP_EINVAL);
             assert_eq!(fail(KCP_EIO, "second"), KCP_EIO);
-            assert_eq!(last(), "second");
+            assert_eq!(last_error_text(), "second");
             set_last_error("a\0b".to_string());
-            assert_eq!(last(), "ab");
+            assert_eq!(last_error_text(), "ab");
         })
         .join()
         .unwrap();
@@ -235,7 +237,7 @@ mod tests {
         ];
         for (error, code) in cases {
             assert_eq!(arq_fail(error), code);
-            assert_eq!(last(), error.to_string());
+            assert_eq!(last_error_text(), error.to_string());
         }
     }
 }

@@ -67,15 +67,7 @@ pub(crate) fn ignore(_code: c_int) {}
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::{kcp_last_error, KCP_EINVAL};
-    use std::ffi::CStr;
-
-    fn last() -> String {
-        // SAFETY: kcp_last_error returns a valid NUL-terminated string.
-        unsafe { CStr::from_ptr(kcp_last_error()) }
-            .to_string_lossy()
-            .into_owned()
-    }
+    use crate::error::{last_error_text, KCP_EINVAL};
 
     #[test]
     fn values_and_errors_pass_through() {
@@ -90,15 +82,15 @@ mod tests {
             panic!("boom {}", 42)
         });
         assert_eq!(rc, KCP_EPANIC);
-        assert_eq!(last(), "panic in kcp_test: boom 42");
+        assert_eq!(last_error_text(), "panic in kcp_test: boom 42");
         let rc = guard("kcp_test", code_isize, || -> Result<isize, c_int> {
             panic!("static")
         });
         assert_eq!(rc, KCP_EPANIC as isize);
-        assert_eq!(last(), "panic in kcp_test: static");
+        assert_eq!(last_error_text(), "panic in kcp_test: static");
         guard("kcp_void", ignore, || -> Result<(), c_int> {
             std::panic::panic_any(5u8)
         });
-        assert_eq!(last(), "panic in kcp_void: (no message)");
+        assert_eq!(last_error_text(), "panic in kcp_void: (no message)");
     }
 }

@@ -7,30 +7,17 @@
  *
  * Run by scripts/test-c.sh (plain, under ASan+UBSan, and under valgrind).
  */
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "kcp.h"
 
 #define CONV 0x11223344u
 
 /* ---- checks ---------------------------------------------------------------- */
-
-static int passed, failed;
-
-static void check(int ok, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    printf("%s - ", ok ? "ok  " : "FAIL");
-    vprintf(fmt, ap);
-    printf("\n");
-    va_end(ap);
-    if (ok) passed++;
-    else failed++;
-}
 
 /* An int return equals the expected code; prints both names on failure. */
 static void check_rc(long long rc, long long want, const char *what) {
@@ -494,6 +481,5 @@ int main(void) {
     test_limits();
     test_reentrancy();
     test_strerror();
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return report();
 }

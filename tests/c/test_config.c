@@ -3,18 +3,8 @@
  * "N passed, M failed". */
 #include <stdio.h>
 #include <string.h>
+#include "check.h"
 #include "kcp.h"
-
-static int passed, failed;
-
-static void check(int ok, const char *what) {
-    if (ok) {
-        passed++;
-    } else {
-        failed++;
-        printf("FAILED: %s (last error: %s)\n", what, kcp_last_error());
-    }
-}
 
 /* kcp_config_set returns code and the last error mentions `needle`. */
 static void refused(kcp_config *c, const char *key, const char *value, const char *needle) {
@@ -22,7 +12,7 @@ static void refused(kcp_config *c, const char *key, const char *value, const cha
     char what[160];
     snprintf(what, sizeof what, "%s=%s refused, message mentions %s", key ? key : "(null)",
              value ? value : "(null)", needle);
-    check(rc == KCP_EINVAL && strstr(kcp_last_error(), needle) != NULL, what);
+    check(rc == KCP_EINVAL && strstr(kcp_last_error(), needle) != NULL, "%s", what);
 }
 
 int main(void) {
@@ -38,7 +28,7 @@ int main(void) {
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         char what[96];
         snprintf(what, sizeof what, "set %s=%s", good[i][0], good[i][1]);
-        check(kcp_config_set(c, good[i][0], good[i][1]) == KCP_OK, what);
+        check(kcp_config_set(c, good[i][0], good[i][1]) == KCP_OK, "%s", what);
     }
     refused(c, "colour", "blue", "colour");
     refused(c, "nodelay", "3", "0..=2");
@@ -51,6 +41,5 @@ int main(void) {
     check(kcp_config_set(NULL, "mtu", "1400") == KCP_EINVAL, "NULL handle");
     kcp_config_free(c);
     kcp_config_free(NULL);
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed != 0;
+    return report();
 }

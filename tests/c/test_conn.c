@@ -5,18 +5,8 @@
  * "N passed, M failed". */
 #include <stdio.h>
 #include <string.h>
+#include "check.h"
 #include "kcp.h"
-
-static int passed, failed;
-
-static void check(int ok, const char *what) {
-    if (ok) {
-        passed++;
-    } else {
-        failed++;
-        printf("FAILED: %s (last error: %s)\n", what, kcp_last_error());
-    }
-}
 
 static kcp_config *make_config(const char *key) {
     kcp_config *c = kcp_config_new();
@@ -102,6 +92,5 @@ int main(void) {
     kcp_conn_free(b);
     kcp_conn_free(x);
     kcp_conn_free(NULL);
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed != 0;
+    return report();
 }

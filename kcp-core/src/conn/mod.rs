@@ -183,21 +183,16 @@ impl Conn {
     /// Advances the clock; emits the datagrams due now through `out`.
     /// Call it at the time [`check`](Self::check) names.
     pub fn update<F: FnMut(&[u8])>(&mut self, now: u32, out: &mut F) {
-        let Self {
-            arq,
-            crypt,
-            fec_out,
-            stats,
-            ..
-        } = self;
-        arq.update(now, &mut |d: &mut [u8]| {
-            emit(now, d, crypt, fec_out, stats, out)
-        });
-        self.sync_arq_stats();
+        self.drive(now, out, Step::Update);
     }
 
     /// Emits everything due now, whatever the tick. See [`Arq::flush`].
     pub fn flush<F: FnMut(&[u8])>(&mut self, now: u32, out: &mut F) {
+        self.drive(now, out, Step::Flush);
+    }
+
+    /// Runs an ARQ step whose datagrams go down the pipeline to `out`.
+    fn drive<F: FnMut(&[u8])>(&mut self, now: u32, out: &mut F, step: Step) {
         let Self {
             arq,
             crypt,
@@ -205,9 +200,11 @@ impl Conn {
             stats,
             ..
         } = self;
-        arq.flush(now, &mut |d: &mut [u8]| {
-            emit(now, d, crypt, fec_out, stats, out)
-        });
+        let mut down = |d: &mut [u8]| emit(now, d, crypt, fec_out, stats, out);
+        match step {
+            Step::Update => arq.update(now, &mut down),
+            Step::Flush => arq.flush(now, &mut down),
+        }
         self.sync_arq_stats();
     }
 
@@ -232,6 +229,13 @@ impl Conn {
         s.lost_segments = a.timeout_retransmits;
         s.repeat_segments = a.repeat_segments;
     }
+}
+
+/// Which ARQ call drives an output pass.
+#[derive(Clone, Copy)]
+enum Step {
+    Update,
+    Flush,
 }
 
 /// One datagram from the ARQ (headroom first) down the pipeline and out,
