@@ -17,7 +17,7 @@ pub use stats::ConnStats;
 
 use crate::arq::Arq;
 use crate::config::{Config, CryptName};
-use crate::crypt::{kcptun_key, CipherKind, KcpGoCipher, PacketCrypt};
+use crate::crypt::{kcptun_key, CipherKind, KcpGoCipher, PacketCrypt, KEY_LEN};
 use crate::fec::{self, Decoder, Encoder};
 
 /// A KCP connection to one peer, kcp-go compatible.
@@ -55,7 +55,12 @@ impl Conn {
     /// kcp-go cipher key is derived from `config.key` as kcptun does.
     pub fn new(config: &Config, conv: u32) -> Result<Self, ConnError> {
         let kind = cipher_kind(config.crypt)?;
-        let key = kcptun_key(config.key.as_bytes());
+        // 4096 rounds of pbkdf2: only for ciphers that use a key.
+        let key = if kind.key_len() > 0 {
+            kcptun_key(config.key.as_bytes())
+        } else {
+            [0; KEY_LEN]
+        };
         let crypt = PacketCrypt::new(KcpGoCipher::new(kind, &key))?;
         Self::with_crypt(config, conv, crypt)
     }
