@@ -450,23 +450,26 @@ fn calls_from_inside_the_callback_get_kcp_ebusy() {
     }
 }
 
+/// Every error code the header defines.
+const ALL_CODES: [c_int; 13] = [
+    KCP_OK,
+    KCP_EINVAL,
+    KCP_EAGAIN,
+    KCP_ETIMEDOUT,
+    KCP_ECLOSED,
+    KCP_EMSGSIZE,
+    KCP_EIO,
+    KCP_EAUTH,
+    KCP_ELIMIT,
+    KCP_EPANIC,
+    KCP_EBUSY,
+    KCP_ENOBUFS,
+    KCP_EPROTO,
+];
+
 #[test]
 fn every_code_has_a_message() {
-    for code in [
-        KCP_OK,
-        KCP_EINVAL,
-        KCP_EAGAIN,
-        KCP_ETIMEDOUT,
-        KCP_ECLOSED,
-        KCP_EMSGSIZE,
-        KCP_EIO,
-        KCP_EAUTH,
-        KCP_ELIMIT,
-        KCP_EPANIC,
-        KCP_EBUSY,
-        KCP_ENOBUFS,
-        KCP_EPROTO,
-    ] {
+    for code in ALL_CODES {
         // SAFETY: kcp_strerror returns a static NUL-terminated string.
         let s = unsafe { CStr::from_ptr(kcp_strerror(code)) };
         assert!(!s.is_empty(), "{code}");
@@ -481,21 +484,7 @@ fn every_code_has_a_message() {
 
 #[test]
 fn error_codes_keep_their_numbers() {
-    let codes = [
-        KCP_OK,
-        KCP_EINVAL,
-        KCP_EAGAIN,
-        KCP_ETIMEDOUT,
-        KCP_ECLOSED,
-        KCP_EMSGSIZE,
-        KCP_EIO,
-        KCP_EAUTH,
-        KCP_ELIMIT,
-        KCP_EPANIC,
-        KCP_EBUSY,
-        KCP_ENOBUFS,
-        KCP_EPROTO,
-    ];
+    let codes = ALL_CODES;
     assert_eq!(
         codes,
         [0, -1, -2, -3, -4, -5, -6, -7, -8, -9, -10, -11, -12]

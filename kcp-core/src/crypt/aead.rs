@@ -48,13 +48,8 @@ impl PacketAead {
         aad: &[u8],
         buf: &mut [u8],
     ) -> Result<usize, CryptError> {
-        let Some(text_len) = buf.len().checked_sub(TAG_LEN) else {
-            return Err(CryptError::TooShort {
-                len: buf.len(),
-                min: TAG_LEN,
-            });
-        };
-        let (text, tag_room) = buf.split_at_mut(text_len);
+        let (text, tag_room) = split_tag(buf)?;
+        let text_len = text.len();
         let tag = self
             .cipher
             .encrypt_in_place_detached(&Nonce::from(aead_nonce(counter)), aad, text)
@@ -77,13 +72,8 @@ impl PacketAead {
         aad: &[u8],
         buf: &mut [u8],
     ) -> Result<usize, CryptError> {
-        let Some(text_len) = buf.len().checked_sub(TAG_LEN) else {
-            return Err(CryptError::TooShort {
-                len: buf.len(),
-                min: TAG_LEN,
-            });
-        };
-        let (text, tag) = buf.split_at_mut(text_len);
+        let (text, tag) = split_tag(buf)?;
+        let text_len = text.len();
         self.cipher
             .decrypt_in_place_detached(
                 &Nonce::from(aead_nonce(counter)),
@@ -101,4 +91,13 @@ impl fmt::Debug for PacketAead {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PacketAead").finish_non_exhaustive()
     }
+}
+
+/// Splits a packet into its text and the [`TAG_LEN`] bytes after it.
+fn split_tag(buf: &mut [u8]) -> Result<(&mut [u8], &mut [u8]), CryptError> {
+    let len = buf.len();
+    let text_len = len
+        .checked_sub(TAG_LEN)
+        .ok_or(CryptError::TooShort { len, min: TAG_LEN })?;
+    Ok(buf.split_at_mut(text_len))
 }
