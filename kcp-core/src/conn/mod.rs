@@ -8,6 +8,13 @@
 //! in: open (decrypt, check the crc), FEC (hand data to the ARQ at once,
 //! rebuild missing data from parity), ARQ. This is kcp-go's wire format
 //! byte for byte (DESIGN.md, "Wire facts").
+//!
+//! Where we differ from kcp-go 5.6.1, on purpose: segments rebuilt by FEC
+//! feed RTT and window like any other (kcp-go marks them irregular); a FEC
+//! data packet whose size field disagrees with its length is refused
+//! (kcp-go ignores the field); an unknown cipher name is refused (kcptun
+//! falls back to aes); and there is no handshake or close message, as in
+//! kcp-go.
 
 mod error;
 mod stats;
