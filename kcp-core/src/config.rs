@@ -74,7 +74,7 @@ pub enum ConfigError {
 /// Every key [`Config::set`] knows.
 pub const KEYS: &str = "mode, nodelay, interval, resend, nc, minrto, mtu, sndwnd, rcvwnd, stream, \
 acknodelay, recovery, datashard, parityshard, crypt, key, psk, conv, dscp, sockbuf, keepalive, \
-idle_timeout, max_sessions";
+idle_timeout, max_sessions, sessions_per_addr, backlog, linger";
 
 /// Settings for one connection (or every connection of a listener).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,6 +123,15 @@ pub struct Config {
     pub idle_timeout: u32,
     /// Most sessions one listener holds.
     pub max_sessions: usize,
+    /// Most sessions a listener accepts from one remote address. With 1
+    /// (the default) kcp-go's rule holds: a new conv from a known address
+    /// whose first segment has sn 0 replaces the session accepted from it
+    /// (the peer restarted). Sessions opened with `connect` never count.
+    pub sessions_per_addr: usize,
+    /// Accepted sessions waiting for `accept` before new ones are refused.
+    pub backlog: usize,
+    /// Longest a graceful close keeps flushing queued data, in ms.
+    pub linger: u32,
 }
 
 impl Default for Config {
@@ -151,6 +160,9 @@ impl Default for Config {
             keepalive: 10,
             idle_timeout: 0,
             max_sessions: 4096,
+            sessions_per_addr: 1,
+            backlog: 128,
+            linger: 5_000,
         }
     }
 }
@@ -240,6 +252,11 @@ impl Config {
             "max_sessions" => {
                 self.max_sessions = number("max_sessions", value, 1, 1_000_000)? as usize
             }
+            "sessions_per_addr" => {
+                self.sessions_per_addr = number("sessions_per_addr", value, 1, 1_000_000)? as usize
+            }
+            "backlog" => self.backlog = number("backlog", value, 1, 1_000_000)? as usize,
+            "linger" => self.linger = number("linger", value, 0, 600_000)? as u32,
             _ => {
                 return Err(ConfigError::UnknownKey {
                     key: key.to_owned(),

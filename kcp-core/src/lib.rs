@@ -38,6 +38,7 @@ pub mod arq;
 pub mod config;
 pub mod conn;
 pub mod crypt;
+pub mod endpoint;
 pub mod fec;
 pub mod sim;
 

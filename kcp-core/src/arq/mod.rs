@@ -505,6 +505,20 @@ impl Arq {
         self.dead
     }
 
+    /// Nothing to send, acknowledge, retransmit or probe: `update` would do
+    /// nothing until data is sent or a datagram arrives, so a runtime need
+    /// not wake this engine at all (ikcp's [`check`](Self::check) still
+    /// names the next interval tick, which is what makes idle kcp-go
+    /// sessions cost CPU).
+    pub fn is_idle(&self) -> bool {
+        self.snd_queue.is_empty()
+            && self.in_flight == 0
+            && self.acklist.is_empty()
+            && !self.urgent
+            && self.probe == 0
+            && self.rmt_wnd != 0
+    }
+
     /// Segments waiting to be sent or acknowledged.
     pub fn wait_snd(&self) -> usize {
         self.snd_queue.len() + self.in_flight
@@ -1209,6 +1223,24 @@ impl Arq {
             self.flush(now, out);
         } else if self.urgent {
             self.flush(now, out);
+        }
+    }
+
+    /// When `update` will next do anything: `now` if something is urgent
+    /// (or the engine was never updated), else the next interval tick.
+    ///
+    /// Unlike [`check`](Self::check) this never names a time at which
+    /// `update` would do nothing: ikcp's `check` returns `now` as soon as a
+    /// retransmission is due, but `update` only sends it at the next tick,
+    /// so an event loop that trusts `check` spins until then.
+    pub fn next_update(&self, now: u32) -> u32 {
+        if !self.updated || self.urgent || !(-10_000..10_000).contains(&diff(now, self.ts_flush)) {
+            return now;
+        }
+        if diff(now, self.ts_flush) >= 0 {
+            now
+        } else {
+            self.ts_flush
         }
     }
 

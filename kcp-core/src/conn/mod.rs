@@ -39,7 +39,7 @@ pub struct Conn {
     stats: ConnStats,
 }
 
-fn cipher_kind(name: CryptName) -> Result<CipherKind, ConnError> {
+pub(crate) fn cipher_kind(name: CryptName) -> Result<CipherKind, ConnError> {
     Ok(match name {
         CryptName::Null => CipherKind::Null,
         CryptName::None => CipherKind::None,
@@ -134,11 +134,12 @@ impl Conn {
     /// Feeds one datagram from the peer, decrypting it in place. A refused
     /// datagram is counted and returned as an error; nothing else changes.
     pub fn input(&mut self, now: u32, datagram: &mut [u8]) -> Result<(), ConnError> {
-        self.stats.in_packets += 1;
-        self.stats.in_bytes += datagram.len() as u64;
+        let len = datagram.len();
         let payload = match self.crypt.open(datagram) {
             Ok(range) => &datagram[range],
             Err(e) => {
+                self.stats.in_packets += 1;
+                self.stats.in_bytes += len as u64;
                 if matches!(e, crate::crypt::CryptError::TooShort { .. }) {
                     self.stats.in_errors += 1;
                 } else {
@@ -147,6 +148,20 @@ impl Conn {
                 return Err(e.into());
             }
         };
+        self.input_opened(now, payload, len)
+    }
+
+    /// Feeds the payload of a datagram of `wire_len` bytes that the caller
+    /// has already opened with this connection's packet protection (an
+    /// endpoint opens a datagram once to learn its conv, then hands it here).
+    pub fn input_opened(
+        &mut self,
+        now: u32,
+        payload: &[u8],
+        wire_len: usize,
+    ) -> Result<(), ConnError> {
+        self.stats.in_packets += 1;
+        self.stats.in_bytes += wire_len as u64;
         let result = if fec::packet_type(payload).is_some() {
             let before = self.fec_in.stats();
             let decoded = match self.fec_in.input(now, payload) {
@@ -223,6 +238,23 @@ impl Conn {
     /// When `update` should next be called. See [`Arq::check`].
     pub fn check(&self, now: u32) -> u32 {
         self.arq.check(now)
+    }
+
+    /// When `update` must next be called, or `None` while the connection is
+    /// idle (see [`Arq::is_idle`]): then only sending or input can make
+    /// work, and a runtime can leave the connection alone.
+    pub fn next_deadline(&self, now: u32) -> Option<u32> {
+        (!self.arq.is_idle()).then(|| self.arq.next_update(now))
+    }
+
+    /// Segments waiting to be sent or acknowledged.
+    pub fn wait_snd(&self) -> usize {
+        self.arq.wait_snd()
+    }
+
+    /// Size of the next message `recv` would return, if one is complete.
+    pub fn peek_size(&self) -> Option<usize> {
+        self.arq.peek_size().ok()
     }
 
     /// The counters.

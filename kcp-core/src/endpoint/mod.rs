@@ -1,0 +1,943 @@
+//! Every session behind one UDP socket, sans-IO: demultiplexing by
+//! (remote address, conv), the accept backlog, connect-from-listener,
+//! timers, lifecycle and readiness events. The runtime owns the socket and
+//! the clock and calls in here; this module never touches either.
+//!
+//! Time is a `u64` of milliseconds (the runtime's monotonic clock); the
+//! connections below see it as the wrapping `u32` of the wire.
+//!
+//! Rules, and where they come from:
+//! - A datagram is opened (decrypted, checksum checked) before anything is
+//!   read from it, so a datagram that fails creates nothing and reaches no
+//!   session; it is counted in [`EndpointStats`].
+//! - Sessions are keyed by (remote address, conv): one address may hold
+//!   several, each with its own conv (a P2P node connecting twice, or two
+//!   nodes connecting to each other at once).
+//! - kcp-go's replacement rule: a new conv from an address that already
+//!   holds `sessions_per_addr` accepted sessions replaces the oldest of them
+//!   when its first segment has sn 0 (the peer restarted from the same
+//!   port); otherwise it is dropped. Sessions we opened with `connect` are
+//!   never replaced.
+//! - FEC parity packets carry no conv: they go to the session of their
+//!   address that last received a data packet (with one session per
+//!   address, the usual case, that is exact).
+//! - An idle session has no timer at all ([`Conn::next_deadline`]); a
+//!   session wakes only for input, application calls, retransmissions, its
+//!   idle timeout or a graceful close.
+//! - No close message exists in the kcp-go format, so a peer learns of a
+//!   close only by silence (dead link or idle timeout), as with kcp-go.
+
+mod route;
+
+pub use route::{route, Route};
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::net::SocketAddr;
+
+use crate::config::Config;
+use crate::conn::{cipher_kind, Conn, ConnError, ConnStats};
+use crate::crypt::{kcptun_key, CipherKind, CryptError, KcpGoCipher, PacketCrypt, KEY_LEN};
+
+/// Names one session of an endpoint; never reused while the endpoint lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SessionId(u64);
+
+impl SessionId {
+    fn new(index: u32, generation: u32) -> Self {
+        Self(u64::from(generation) << 32 | u64::from(index))
+    }
+
+    fn index(self) -> usize {
+        (self.0 & 0xffff_ffff) as usize
+    }
+
+    fn generation(self) -> u32 {
+        (self.0 >> 32) as u32
+    }
+
+    /// The id as a number (stable for the session's life).
+    pub fn as_u64(self) -> u64 {
+        self.0
+    }
+}
+
+/// Why a session closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseReason {
+    /// The application closed it.
+    Local,
+    /// A segment went unacknowledged `dead_link` times.
+    DeadLink,
+    /// Nothing arrived for `idle_timeout` seconds.
+    IdleTimeout,
+    /// Its listener was closed.
+    ListenerClosed,
+    /// Its peer started a new session from the same address (kcp-go's rule).
+    Replaced,
+}
+
+impl std::fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Local => "closed by the application",
+            Self::DeadLink => "dead link: the peer stopped acknowledging",
+            Self::IdleTimeout => "idle timeout: nothing arrived from the peer",
+            Self::ListenerClosed => "its listener was closed",
+            Self::Replaced => "replaced by a new session from the same address",
+        })
+    }
+}
+
+/// Why an application call on a session failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// The session is closed (or closing, after a local close).
+    #[error("the session is closed: {0}")]
+    Closed(CloseReason),
+    /// Nothing to receive yet, or the send queue is full (a window's worth
+    /// of segments waits); try again after a readable/writable event.
+    #[error("the operation would block")]
+    WouldBlock,
+    /// The id names no session of this endpoint (it was released).
+    #[error("no such session")]
+    Unknown,
+    /// The connection refused the call (for example, a message larger than
+    /// the peer could reassemble).
+    #[error(transparent)]
+    Conn(#[from] ConnError),
+}
+
+/// Why an endpoint call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EndpointError {
+    /// The configuration cannot make sessions.
+    #[error(transparent)]
+    Config(#[from] ConnError),
+    /// The endpoint holds `max_sessions` sessions.
+    #[error("the endpoint holds max_sessions = {0} sessions")]
+    Limit(usize),
+    /// The listener is closed.
+    #[error("the listener is closed")]
+    Closed,
+    /// The OS random number generator failed (conv selection).
+    #[error(transparent)]
+    Entropy(#[from] CryptError),
+}
+
+/// What happened on an endpoint, for event-driven applications.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// A session was accepted; the id is now the application's (as if
+    /// returned by [`Endpoint::accept`]).
+    Accepted(SessionId),
+    /// A message can be received.
+    Readable(SessionId),
+    /// The send queue has room again after a send was refused as full.
+    Writable(SessionId),
+    /// The session closed; calls on it now fail with the reason.
+    Closed(SessionId, CloseReason),
+}
+
+/// What the endpoint dropped and why, and what it admitted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EndpointStats {
+    /// Datagrams handed in.
+    pub datagrams_in: u64,
+    /// Refused by the packet protection (bad checksum or too short).
+    pub crypt_errors: u64,
+    /// Opened, but too short to name a conversation.
+    pub malformed: u64,
+    /// From an address other than a dialed session's remote.
+    pub foreign_source: u64,
+    /// For no session, and not allowed to open one (wrong conv on a dialed
+    /// session; a listener closed or not accepting; a parity packet from an
+    /// unknown address; a mid-stream segment from a full address).
+    pub unroutable: u64,
+    /// A new session refused because the accept backlog was full.
+    pub backlog_full: u64,
+    /// A new session refused because `max_sessions` were open.
+    pub session_limit: u64,
+    /// Sessions accepted.
+    pub accepted: u64,
+    /// Accepted sessions replaced by a new conv from their address.
+    pub replaced: u64,
+}
+
+const READABLE: u8 = 1;
+const WRITABLE: u8 = 2;
+const CLOSED: u8 = 4;
+
+/// Who opened a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// The peer, through this listener.
+    Accepted,
+    /// This endpoint: `connect` on a listener, or a dialer's one session.
+    Opened,
+}
+
+#[derive(Debug)]
+struct Live {
+    conn: Conn,
+    remote: SocketAddr,
+    origin: Origin,
+    /// `Some(deadline, reason)` once a graceful close has begun.
+    closing: Option<(u64, CloseReason)>,
+    last_input: u64,
+    /// The deadline of this session's newest timer entry.
+    armed: Option<u64>,
+    /// Got input in the current batch: flush (ACKs) at its end.
+    dirty: bool,
+    in_backlog: bool,
+    /// A send was refused as full: announce when room appears.
+    write_blocked: bool,
+    /// Readable was announced and recv has not drained the session since.
+    readable_announced: bool,
+}
+
+#[derive(Debug)]
+enum State {
+    Free,
+    Live(Box<Live>),
+    Closed(CloseReason),
+}
+
+#[derive(Debug)]
+struct Slot {
+    generation: u32,
+    state: State,
+    /// The application holds this session (accepted, connected or dialed,
+    /// and not yet released).
+    held: bool,
+    /// Events waiting in the queue for this session.
+    pending: u8,
+}
+
+/// Sessions from one remote address.
+#[derive(Debug, Default)]
+struct Peer {
+    /// Oldest first.
+    sessions: Vec<SessionId>,
+    /// Where a parity packet from this address goes.
+    last_data: Option<SessionId>,
+}
+
+/// The sessions behind one socket. See the module documentation.
+#[derive(Debug)]
+pub struct Endpoint {
+    config: Config,
+    cipher: CipherKind,
+    key: [u8; KEY_LEN],
+    /// Opens incoming datagrams (kcp-go shares one cipher per listener).
+    opener: PacketCrypt,
+    /// A dialer's one remote; `None` for a listener.
+    dialed: Option<SocketAddr>,
+    accepting: bool,
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    routes: HashMap<(SocketAddr, u32), SessionId>,
+    peers: HashMap<SocketAddr, Peer>,
+    live: usize,
+    backlog: VecDeque<SessionId>,
+    timers: BinaryHeap<Reverse<(u64, SessionId)>>,
+    events: VecDeque<SessionId>,
+    dirty: Vec<SessionId>,
+    /// Something a blocked caller may be waiting for changed.
+    wake: bool,
+    stats: EndpointStats,
+}
+
+fn ms32(now: u64) -> u32 {
+    now as u32
+}
+
+/// A wrapping `u32` deadline from a connection, on the `u64` clock.
+fn widen(now: u64, deadline: u32) -> u64 {
+    let ahead = deadline.wrapping_sub(ms32(now)) as i32;
+    now + ahead.max(0) as u64
+}
+
+impl Endpoint {
+    /// A listening endpoint: sessions are accepted from any address.
+    pub fn listener(config: &Config) -> Result<Self, EndpointError> {
+        Self::build(config, None)
+    }
+
+    /// A dialing endpoint with its one session to `remote` (conv from the
+    /// configuration, or from the OS CSPRNG); datagrams from anywhere else
+    /// are dropped and counted.
+    pub fn dialer(
+        config: &Config,
+        remote: SocketAddr,
+        now: u64,
+    ) -> Result<(Self, SessionId), EndpointError> {
+        let mut endpoint = Self::build(config, Some(remote))?;
+        endpoint.accepting = false;
+        let conv = match config.conv {
+            Some(conv) => conv,
+            None => random_conv()?,
+        };
+        let id = endpoint.open(remote, conv, Origin::Opened, now)?;
+        Ok((endpoint, id))
+    }
+
+    fn build(config: &Config, dialed: Option<SocketAddr>) -> Result<Self, EndpointError> {
+        let cipher = cipher_kind(config.crypt)?;
+        // The 4096-round key derivation runs once per endpoint, not per session.
+        let key = if cipher.key_len() > 0 {
+            kcptun_key(config.key.as_bytes())
+        } else {
+            [0; KEY_LEN]
+        };
+        let opener = PacketCrypt::new(KcpGoCipher::new(cipher, &key))?;
+        // Fail now, not on the first datagram, if sessions cannot be made.
+        Conn::with_crypt(config, 0, PacketCrypt::new(KcpGoCipher::new(cipher, &key))?)?;
+        Ok(Self {
+            config: config.clone(),
+            cipher,
+            key,
+            opener,
+            dialed,
+            accepting: true,
+            slots: Vec::new(),
+            free: Vec::new(),
+            routes: HashMap::new(),
+            peers: HashMap::new(),
+            live: 0,
+            backlog: VecDeque::new(),
+            timers: BinaryHeap::new(),
+            events: VecDeque::new(),
+            dirty: Vec::new(),
+            wake: false,
+            stats: EndpointStats::default(),
+        })
+    }
+
+    /// The settings every session of this endpoint uses.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> EndpointStats {
+        self.stats
+    }
+
+    /// Sessions open or closing.
+    pub fn live_sessions(&self) -> usize {
+        self.live
+    }
+
+    /// Whether the endpoint still accepts sessions.
+    pub fn is_accepting(&self) -> bool {
+        self.accepting
+    }
+
+    /// Nothing is left to run: not accepting, and every session closed.
+    /// The runtime may close the socket (handles still answer "closed").
+    pub fn is_finished(&self) -> bool {
+        !self.accepting && self.live == 0
+    }
+
+    /// Returns and clears whether a blocked caller should re-check.
+    pub fn take_wake(&mut self) -> bool {
+        std::mem::take(&mut self.wake)
+    }
+
+    // ----- input ---------------------------------------------------------
+
+    /// Handles one datagram from `from`, decrypting it in place. Replies
+    /// (ACKs and data) go out at [`flush_input`](Self::flush_input), once
+    /// per batch of datagrams.
+    pub fn handle_datagram<O: FnMut(SocketAddr, &[u8])>(
+        &mut self,
+        now: u64,
+        from: SocketAddr,
+        datagram: &mut [u8],
+        out: &mut O,
+    ) {
+        self.stats.datagrams_in += 1;
+        if self.dialed.is_some_and(|remote| remote != from) {
+            self.stats.foreign_source += 1;
+            return;
+        }
+        let wire_len = datagram.len();
+        let Ok(range) = self.opener.open(datagram) else {
+            self.stats.crypt_errors += 1;
+            return;
+        };
+        let payload = &datagram[range];
+        let Some(route) = route(payload) else {
+            self.stats.malformed += 1;
+            return;
+        };
+        let target = match route {
+            Route::Parity => self.peers.get(&from).and_then(|p| p.last_data),
+            Route::Conv { conv, first_sn } => match self.routes.get(&(from, conv)) {
+                Some(&id) => Some(id),
+                None => self.admit(now, from, conv, first_sn, out),
+            },
+        };
+        let Some(id) = target else {
+            self.stats.unroutable += 1;
+            return;
+        };
+        if matches!(route, Route::Conv { .. }) {
+            if let Some(peer) = self.peers.get_mut(&from) {
+                peer.last_data = Some(id);
+            }
+        }
+        let Some(live) = self.live_mut(id) else {
+            return;
+        };
+        // A refused datagram is counted by the connection and changes nothing.
+        let _ = live.conn.input_opened(ms32(now), payload, wire_len);
+        live.last_input = now;
+        if !live.dirty {
+            live.dirty = true;
+            self.dirty.push(id);
+        }
+    }
+
+    /// A new session for an unknown (address, conv), if the rules allow.
+    fn admit<O: FnMut(SocketAddr, &[u8])>(
+        &mut self,
+        now: u64,
+        from: SocketAddr,
+        conv: u32,
+        first_sn: u32,
+        out: &mut O,
+    ) -> Option<SessionId> {
+        if !self.accepting {
+            return None;
+        }
+        let accepted: Vec<SessionId> = self
+            .peers
+            .get(&from)
+            .map(|p| {
+                p.sessions
+                    .iter()
+                    .copied()
+                    .filter(|&id| {
+                        self.live_ref(id)
+                            .is_some_and(|l| l.origin == Origin::Accepted && l.closing.is_none())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        if accepted.len() >= self.config.sessions_per_addr {
+            if first_sn != 0 {
+                return None;
+            }
+            self.stats.replaced += 1;
+            self.finish(now, accepted[0], CloseReason::Replaced, out);
+        }
+        if self.backlog.len() >= self.config.backlog {
+            self.stats.backlog_full += 1;
+            return None;
+        }
+        if self.live >= self.config.max_sessions {
+            self.stats.session_limit += 1;
+            return None;
+        }
+        let id = self.open(from, conv, Origin::Accepted, now).ok()?;
+        self.stats.accepted += 1;
+        self.backlog.push_back(id);
+        if let Some(live) = self.live_mut(id) {
+            live.in_backlog = true;
+        }
+        self.wake = true;
+        Some(id)
+    }
+
+    /// Sends what the batch's input made due (ACKs, and data the new ACKs
+    /// let out), then updates readiness. Call after each batch of
+    /// [`handle_datagram`](Self::handle_datagram).
+    pub fn flush_input<O: FnMut(SocketAddr, &[u8])>(&mut self, now: u64, out: &mut O) {
+        let dirty = std::mem::take(&mut self.dirty);
+        for &id in &dirty {
+            if let Some(live) = self.live_mut(id) {
+                live.dirty = false;
+                let remote = live.remote;
+                live.conn.flush(ms32(now), &mut |d: &[u8]| out(remote, d));
+                self.settle(now, id, out);
+            }
+        }
+        // Keep the allocation for the next batch.
+        self.dirty = dirty;
+        self.dirty.clear();
+    }
+
+    // ----- timers --------------------------------------------------------
+
+    /// When [`handle_timeout`](Self::handle_timeout) is next due.
+    pub fn next_timeout(&mut self) -> Option<u64> {
+        while let Some(&Reverse((at, id))) = self.timers.peek() {
+            if self.live_ref(id).is_some_and(|l| l.armed == Some(at)) {
+                return Some(at);
+            }
+            self.timers.pop();
+        }
+        None
+    }
+
+    /// Runs every session whose timer is due.
+    pub fn handle_timeout<O: FnMut(SocketAddr, &[u8])>(&mut self, now: u64, out: &mut O) {
+        while let Some(&Reverse((at, id))) = self.timers.peek() {
+            if at > now {
+                break;
+            }
+            self.timers.pop();
+            let Some(live) = self.live_mut(id) else {
+                continue;
+            };
+            if live.armed != Some(at) {
+                continue;
+            }
+            live.armed = None;
+            let remote = live.remote;
+            live.conn.update(ms32(now), &mut |d: &[u8]| out(remote, d));
+            self.settle(now, id, out);
+        }
+    }
+
+    /// After anything ran on a session: lifecycle, readiness, next timer.
+    fn settle<O: FnMut(SocketAddr, &[u8])>(&mut self, now: u64, id: SessionId, out: &mut O) {
+        let idle_ms = u64::from(self.config.idle_timeout) * 1000;
+        let Some(live) = self.live_mut(id) else {
+            return;
+        };
+        let ending = if live.conn.arq().is_dead() {
+            Some(CloseReason::DeadLink)
+        } else if idle_ms > 0 && now.saturating_sub(live.last_input) >= idle_ms {
+            Some(CloseReason::IdleTimeout)
+        } else if let Some((until, reason)) = live.closing {
+            (live.conn.wait_snd() == 0 || now >= until).then_some(reason)
+        } else {
+            None
+        };
+        if let Some(reason) = ending {
+            self.finish(now, id, reason, out);
+            return;
+        }
+        let mut raise = 0;
+        if live.closing.is_none() && !live.in_backlog {
+            if !live.readable_announced && live.conn.peek_size().is_some() {
+                live.readable_announced = true;
+                raise |= READABLE;
+            }
+            if live.write_blocked && live.conn.wait_snd() < usize::from(live.conn.arq().snd_wnd()) {
+                live.write_blocked = false;
+                raise |= WRITABLE;
+            }
+        }
+        let mut deadline = live.conn.next_deadline(ms32(now)).map(|d| widen(now, d));
+        if idle_ms > 0 {
+            deadline = Some(deadline.map_or(live.last_input + idle_ms, |d| {
+                d.min(live.last_input + idle_ms)
+            }));
+        }
+        if let Some((until, _)) = live.closing {
+            deadline = Some(deadline.map_or(until, |d| d.min(until)));
+        }
+        if let Some(at) = deadline {
+            if live.armed.map_or(true, |armed| at < armed) {
+                live.armed = Some(at);
+                self.timers.push(Reverse((at, id)));
+            }
+        }
+        if raise != 0 {
+            self.raise(id, raise);
+        }
+    }
+
+    // ----- events --------------------------------------------------------
+
+    fn raise(&mut self, id: SessionId, what: u8) {
+        self.wake = true;
+        let Some(slot) = self.slot_mut(id) else {
+            return;
+        };
+        if !slot.held {
+            return;
+        }
+        let was_pending = slot.pending != 0;
+        slot.pending |= what;
+        if !was_pending {
+            self.events.push_back(id);
+        }
+    }
+
+    /// The next event, if any: accepted sessions first (each one is handed
+    /// over to the caller, as by `accept`), then one per session and kind.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        if let Some(id) = self.accept() {
+            return Some(Event::Accepted(id));
+        }
+        while let Some(&id) = self.events.front() {
+            let Some(slot) = self.slot_mut(id) else {
+                self.events.pop_front();
+                continue;
+            };
+            let bit = slot.pending & slot.pending.wrapping_neg();
+            slot.pending &= !bit;
+            let drained = slot.pending == 0;
+            let event = match (bit, &slot.state) {
+                (READABLE, State::Live(_)) => Some(Event::Readable(id)),
+                (WRITABLE, State::Live(_)) => Some(Event::Writable(id)),
+                (CLOSED, State::Closed(reason)) => Some(Event::Closed(id, *reason)),
+                _ => None,
+            };
+            if drained {
+                self.events.pop_front();
+            }
+            if event.is_some() {
+                return event;
+            }
+        }
+        None
+    }
+
+    /// Whether [`poll_event`](Self::poll_event) has something.
+    pub fn has_events(&self) -> bool {
+        !self.backlog.is_empty() || !self.events.is_empty()
+    }
+
+    // ----- sessions ------------------------------------------------------
+
+    fn open(
+        &mut self,
+        remote: SocketAddr,
+        conv: u32,
+        origin: Origin,
+        now: u64,
+    ) -> Result<SessionId, EndpointError> {
+        if self.live >= self.config.max_sessions {
+            return Err(EndpointError::Limit(self.config.max_sessions));
+        }
+        let crypt = PacketCrypt::new(KcpGoCipher::new(self.cipher, &self.key))?;
+        let conn = Conn::with_crypt(&self.config, conv, crypt)?;
+        let live = Box::new(Live {
+            conn,
+            remote,
+            origin,
+            closing: None,
+            last_input: now,
+            armed: None,
+            dirty: false,
+            in_backlog: false,
+            write_blocked: false,
+            readable_announced: false,
+        });
+        let index = match self.free.pop() {
+            Some(index) => index,
+            None => {
+                self.slots.push(Slot {
+                    generation: 0,
+                    state: State::Free,
+                    held: false,
+                    pending: 0,
+                });
+                (self.slots.len() - 1) as u32
+            }
+        };
+        let slot = &mut self.slots[index as usize];
+        slot.state = State::Live(live);
+        slot.held = origin == Origin::Opened;
+        slot.pending = 0;
+        let id = SessionId::new(index, slot.generation);
+        self.live += 1;
+        self.routes.insert((remote, conv), id);
+        self.peers.entry(remote).or_default().sessions.push(id);
+        Ok(id)
+    }
+
+    /// Opens a session to `remote` from this listener's socket, with a conv
+    /// from the OS CSPRNG (or the configured one). Nothing is sent until the
+    /// first message.
+    pub fn connect(&mut self, now: u64, remote: SocketAddr) -> Result<SessionId, EndpointError> {
+        if self.dialed.is_some() || !self.accepting {
+            return Err(EndpointError::Closed);
+        }
+        let conv = loop {
+            let conv = match self.config.conv {
+                Some(conv) => conv,
+                None => random_conv()?,
+            };
+            if !self.routes.contains_key(&(remote, conv)) || self.config.conv.is_some() {
+                break conv;
+            }
+        };
+        if let Some(&old) = self.routes.get(&(remote, conv)) {
+            // Only reachable with a fixed conv: the new session supersedes.
+            self.finish(now, old, CloseReason::Replaced, &mut |_, _| {});
+        }
+        self.open(remote, conv, Origin::Opened, now)
+    }
+
+    /// Takes the oldest accepted session from the backlog; it is the
+    /// caller's from now on (release it with [`release`](Self::release)).
+    pub fn accept(&mut self) -> Option<SessionId> {
+        while let Some(id) = self.backlog.pop_front() {
+            let Some(live) = self.live_mut(id) else {
+                continue;
+            };
+            live.in_backlog = false;
+            let readable = live.conn.peek_size().is_some();
+            if readable {
+                live.readable_announced = true;
+            }
+            if let Some(slot) = self.slot_mut(id) {
+                slot.held = true;
+            }
+            if readable {
+                self.raise(id, READABLE);
+            }
+            return Some(id);
+        }
+        None
+    }
+
+    /// Queues a message and sends what the windows allow at once (as kcp-go
+    /// does on `Write`). Refused with `WouldBlock` while a send window's
+    /// worth of segments waits.
+    pub fn send<O: FnMut(SocketAddr, &[u8])>(
+        &mut self,
+        now: u64,
+        id: SessionId,
+        data: &[u8],
+        out: &mut O,
+    ) -> Result<usize, SessionError> {
+        let live = self.usable(id)?;
+        if live.conn.wait_snd() >= usize::from(live.conn.arq().snd_wnd()) {
+            live.write_blocked = true;
+            return Err(SessionError::WouldBlock);
+        }
+        let n = live.conn.send(data)?;
+        let remote = live.remote;
+        live.conn.flush(ms32(now), &mut |d: &[u8]| out(remote, d));
+        self.settle(now, id, out);
+        Ok(n)
+    }
+
+    /// Takes the next message into `buf`.
+    pub fn recv<O: FnMut(SocketAddr, &[u8])>(
+        &mut self,
+        now: u64,
+        id: SessionId,
+        buf: &mut [u8],
+        out: &mut O,
+    ) -> Result<usize, SessionError> {
+        let live = self.usable(id)?;
+        let result = live.conn.recv(buf);
+        if live.conn.peek_size().is_none() {
+            live.readable_announced = false;
+        }
+        match result {
+            Ok(n) => {
+                // Reading may reopen a full receive window: the engine then
+                // owes the peer a window update, which `settle` schedules.
+                self.settle(now, id, out);
+                Ok(n)
+            }
+            Err(ConnError::Arq(crate::arq::ArqError::WouldBlock)) => Err(SessionError::WouldBlock),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Whether a message is waiting.
+    pub fn is_readable(&self, id: SessionId) -> bool {
+        self.live_ref(id)
+            .is_some_and(|l| l.conn.peek_size().is_some())
+    }
+
+    /// Whether `send` would take a message now.
+    pub fn is_writable(&self, id: SessionId) -> bool {
+        self.live_ref(id).is_some_and(|l| {
+            l.closing.is_none() && l.conn.wait_snd() < usize::from(l.conn.arq().snd_wnd())
+        })
+    }
+
+    /// Size of the next message, if one is complete.
+    pub fn peek_size(&self, id: SessionId) -> Option<usize> {
+        self.live_ref(id).and_then(|l| l.conn.peek_size())
+    }
+
+    /// `Ok` while the session can be used, else why not.
+    pub fn status(&self, id: SessionId) -> Result<(), SessionError> {
+        match self.slot_ref(id).map(|s| &s.state) {
+            Some(State::Live(l)) => match l.closing {
+                Some((_, reason)) => Err(SessionError::Closed(reason)),
+                None => Ok(()),
+            },
+            Some(State::Closed(reason)) => Err(SessionError::Closed(*reason)),
+            _ => Err(SessionError::Unknown),
+        }
+    }
+
+    /// Remote address and conv.
+    pub fn peer_of(&self, id: SessionId) -> Option<(SocketAddr, u32)> {
+        self.live_ref(id).map(|l| (l.remote, l.conn.conv()))
+    }
+
+    /// The session's counters (`None` once it has closed).
+    pub fn session_stats(&self, id: SessionId) -> Option<ConnStats> {
+        self.live_ref(id).map(|l| l.conn.stats())
+    }
+
+    /// Begins a graceful close: no more calls from the application; queued
+    /// data keeps going out until it is acknowledged or `linger` ms pass.
+    pub fn close<O: FnMut(SocketAddr, &[u8])>(
+        &mut self,
+        now: u64,
+        id: SessionId,
+        out: &mut O,
+    ) -> Result<(), SessionError> {
+        self.begin_close(now, id, CloseReason::Local, out)
+    }
+
+    fn begin_close<O: FnMut(SocketAddr, &[u8])>(
+        &mut self,
+        now: u64,
+        id: SessionId,
+        reason: CloseReason,
+        out: &mut O,
+    ) -> Result<(), SessionError> {
+        let linger = u64::from(self.config.linger);
+        let live = self.usable(id)?;
+        live.closing = Some((now + linger, reason));
+        let remote = live.remote;
+        live.conn.flush(ms32(now), &mut |d: &[u8]| out(remote, d));
+        self.settle(now, id, out);
+        Ok(())
+    }
+
+    /// The application lets go of a session: closed gracefully if it was
+    /// open, and forgotten once closed. The id is invalid afterwards.
+    pub fn release<O: FnMut(SocketAddr, &[u8])>(&mut self, now: u64, id: SessionId, out: &mut O) {
+        let _ = self.begin_close(now, id, CloseReason::Local, out);
+        let Some(slot) = self.slot_mut(id) else {
+            return;
+        };
+        slot.held = false;
+        slot.pending = 0;
+        if matches!(slot.state, State::Closed(_)) {
+            self.vacate(id);
+        }
+    }
+
+    /// Stops accepting and closes every session gracefully.
+    pub fn close_listener<O: FnMut(SocketAddr, &[u8])>(&mut self, now: u64, out: &mut O) {
+        self.accepting = false;
+        let ids: Vec<SessionId> = self.routes.values().copied().collect();
+        for id in ids {
+            let _ = self.begin_close(now, id, CloseReason::ListenerClosed, out);
+        }
+        // Unaccepted sessions have nobody to hand data to.
+        while let Some(id) = self.backlog.pop_front() {
+            self.finish(now, id, CloseReason::ListenerClosed, out);
+        }
+        self.wake = true;
+    }
+
+    /// Ends a session now: it leaves the routing tables; a held one stays
+    /// as a closed slot that answers with `reason` until released.
+    fn finish<O: FnMut(SocketAddr, &[u8])>(
+        &mut self,
+        now: u64,
+        id: SessionId,
+        reason: CloseReason,
+        out: &mut O,
+    ) {
+        let Some(live) = self.live_mut(id) else {
+            return;
+        };
+        // Whatever a close has left to say goes out now.
+        let remote = live.remote;
+        live.conn.flush(ms32(now), &mut |d: &[u8]| out(remote, d));
+        let conv = live.conn.conv();
+        self.routes.remove(&(remote, conv));
+        if let Some(peer) = self.peers.get_mut(&remote) {
+            peer.sessions.retain(|&s| s != id);
+            if peer.last_data == Some(id) {
+                peer.last_data = None;
+            }
+            if peer.sessions.is_empty() {
+                self.peers.remove(&remote);
+            }
+        }
+        self.live -= 1;
+        self.wake = true;
+        let Some(slot) = self.slot_mut(id) else {
+            return;
+        };
+        // Dropping the connection frees its buffers now, not at release.
+        slot.state = State::Closed(reason);
+        if slot.held {
+            self.raise(id, CLOSED);
+        } else {
+            self.vacate(id);
+        }
+    }
+
+    fn vacate(&mut self, id: SessionId) {
+        if let Some(slot) = self.slot_mut(id) {
+            slot.state = State::Free;
+            slot.generation = slot.generation.wrapping_add(1);
+            slot.pending = 0;
+            self.free.push(id.index() as u32);
+        }
+    }
+
+    fn usable(&mut self, id: SessionId) -> Result<&mut Live, SessionError> {
+        self.status(id)?;
+        self.live_mut(id).ok_or(SessionError::Unknown)
+    }
+
+    fn slot_ref(&self, id: SessionId) -> Option<&Slot> {
+        self.slots
+            .get(id.index())
+            .filter(|s| s.generation == id.generation() && !matches!(s.state, State::Free))
+    }
+
+    fn slot_mut(&mut self, id: SessionId) -> Option<&mut Slot> {
+        self.slots
+            .get_mut(id.index())
+            .filter(|s| s.generation == id.generation() && !matches!(s.state, State::Free))
+    }
+
+    fn live_ref(&self, id: SessionId) -> Option<&Live> {
+        match self.slot_ref(id).map(|s| &s.state) {
+            Some(State::Live(live)) => Some(live),
+            _ => None,
+        }
+    }
+
+    fn live_mut(&mut self, id: SessionId) -> Option<&mut Live> {
+        match self.slot_mut(id).map(|s| &mut s.state) {
+            Some(State::Live(live)) => Some(live),
+            _ => None,
+        }
+    }
+}
+
+/// A conversation id from the OS CSPRNG, as kcp-go's `DialWithOptions`
+/// picks one (never 0, which some peers treat as "unset").
+pub fn random_conv() -> Result<u32, CryptError> {
+    use chacha20poly1305::aead::rand_core::RngCore;
+    use chacha20poly1305::aead::OsRng;
+    loop {
+        let mut bytes = [0u8; 4];
+        OsRng
+            .try_fill_bytes(&mut bytes)
+            .map_err(|_| CryptError::Entropy)?;
+        let conv = u32::from_le_bytes(bytes);
+        if conv != 0 {
+            return Ok(conv);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
