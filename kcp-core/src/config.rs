@@ -74,7 +74,7 @@ pub enum ConfigError {
 /// Every key [`Config::set`] knows.
 pub const KEYS: &str = "mode, nodelay, interval, resend, nc, minrto, mtu, sndwnd, rcvwnd, stream, \
 acknodelay, recovery, datashard, parityshard, crypt, key, psk, conv, dscp, sockbuf, keepalive, \
-idle_timeout, max_sessions, sessions_per_addr, backlog, linger";
+idle_timeout, max_sessions, sessions_per_addr, backlog, linger, reuseport";
 
 /// Settings for one connection (or every connection of a listener).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,6 +132,8 @@ pub struct Config {
     pub backlog: usize,
     /// Longest a graceful close keeps flushing queued data, in ms.
     pub linger: u32,
+    /// Bind listeners with `SO_REUSEPORT`.
+    pub reuseport: bool,
 }
 
 impl Default for Config {
@@ -163,6 +165,7 @@ impl Default for Config {
             sessions_per_addr: 1,
             backlog: 128,
             linger: 5_000,
+            reuseport: false,
         }
     }
 }
@@ -257,6 +260,7 @@ impl Config {
             }
             "backlog" => self.backlog = number("backlog", value, 1, 1_000_000)? as usize,
             "linger" => self.linger = number("linger", value, 0, 600_000)? as u32,
+            "reuseport" => self.reuseport = flag("reuseport", value)?,
             _ => {
                 return Err(ConfigError::UnknownKey {
                     key: key.to_owned(),

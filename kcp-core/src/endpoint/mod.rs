@@ -350,7 +350,7 @@ impl Endpoint {
     /// Handles one datagram from `from`, decrypting it in place. Replies
     /// (ACKs and data) go out at [`flush_input`](Self::flush_input), once
     /// per batch of datagrams.
-    pub fn handle_datagram<O: FnMut(SocketAddr, &[u8])>(
+    pub fn handle_datagram<O: FnMut(SocketAddr, &[u8]) + ?Sized>(
         &mut self,
         now: u64,
         from: SocketAddr,
@@ -401,7 +401,7 @@ impl Endpoint {
     }
 
     /// A new session for an unknown (address, conv), if the rules allow.
-    fn admit<O: FnMut(SocketAddr, &[u8])>(
+    fn admit<O: FnMut(SocketAddr, &[u8]) + ?Sized>(
         &mut self,
         now: u64,
         from: SocketAddr,
@@ -454,7 +454,7 @@ impl Endpoint {
     /// Sends what the batch's input made due (ACKs, and data the new ACKs
     /// let out), then updates readiness. Call after each batch of
     /// [`handle_datagram`](Self::handle_datagram).
-    pub fn flush_input<O: FnMut(SocketAddr, &[u8])>(&mut self, now: u64, out: &mut O) {
+    pub fn flush_input<O: FnMut(SocketAddr, &[u8]) + ?Sized>(&mut self, now: u64, out: &mut O) {
         let dirty = std::mem::take(&mut self.dirty);
         for &id in &dirty {
             if let Some(live) = self.live_mut(id) {
@@ -483,7 +483,7 @@ impl Endpoint {
     }
 
     /// Runs every session whose timer is due.
-    pub fn handle_timeout<O: FnMut(SocketAddr, &[u8])>(&mut self, now: u64, out: &mut O) {
+    pub fn handle_timeout<O: FnMut(SocketAddr, &[u8]) + ?Sized>(&mut self, now: u64, out: &mut O) {
         while let Some(&Reverse((at, id))) = self.timers.peek() {
             if at > now {
                 break;
@@ -503,7 +503,12 @@ impl Endpoint {
     }
 
     /// After anything ran on a session: lifecycle, readiness, next timer.
-    fn settle<O: FnMut(SocketAddr, &[u8])>(&mut self, now: u64, id: SessionId, out: &mut O) {
+    fn settle<O: FnMut(SocketAddr, &[u8]) + ?Sized>(
+        &mut self,
+        now: u64,
+        id: SessionId,
+        out: &mut O,
+    ) {
         let idle_ms = u64::from(self.config.idle_timeout) * 1000;
         let Some(live) = self.live_mut(id) else {
             return;
@@ -702,7 +707,7 @@ impl Endpoint {
     /// Queues a message and sends what the windows allow at once (as kcp-go
     /// does on `Write`). Refused with `WouldBlock` while a send window's
     /// worth of segments waits.
-    pub fn send<O: FnMut(SocketAddr, &[u8])>(
+    pub fn send<O: FnMut(SocketAddr, &[u8]) + ?Sized>(
         &mut self,
         now: u64,
         id: SessionId,
@@ -722,7 +727,7 @@ impl Endpoint {
     }
 
     /// Takes the next message into `buf`.
-    pub fn recv<O: FnMut(SocketAddr, &[u8])>(
+    pub fn recv<O: FnMut(SocketAddr, &[u8]) + ?Sized>(
         &mut self,
         now: u64,
         id: SessionId,
@@ -788,7 +793,7 @@ impl Endpoint {
 
     /// Begins a graceful close: no more calls from the application; queued
     /// data keeps going out until it is acknowledged or `linger` ms pass.
-    pub fn close<O: FnMut(SocketAddr, &[u8])>(
+    pub fn close<O: FnMut(SocketAddr, &[u8]) + ?Sized>(
         &mut self,
         now: u64,
         id: SessionId,
@@ -797,7 +802,7 @@ impl Endpoint {
         self.begin_close(now, id, CloseReason::Local, out)
     }
 
-    fn begin_close<O: FnMut(SocketAddr, &[u8])>(
+    fn begin_close<O: FnMut(SocketAddr, &[u8]) + ?Sized>(
         &mut self,
         now: u64,
         id: SessionId,
@@ -815,7 +820,12 @@ impl Endpoint {
 
     /// The application lets go of a session: closed gracefully if it was
     /// open, and forgotten once closed. The id is invalid afterwards.
-    pub fn release<O: FnMut(SocketAddr, &[u8])>(&mut self, now: u64, id: SessionId, out: &mut O) {
+    pub fn release<O: FnMut(SocketAddr, &[u8]) + ?Sized>(
+        &mut self,
+        now: u64,
+        id: SessionId,
+        out: &mut O,
+    ) {
         let _ = self.begin_close(now, id, CloseReason::Local, out);
         let Some(slot) = self.slot_mut(id) else {
             return;
@@ -828,7 +838,7 @@ impl Endpoint {
     }
 
     /// Stops accepting and closes every session gracefully.
-    pub fn close_listener<O: FnMut(SocketAddr, &[u8])>(&mut self, now: u64, out: &mut O) {
+    pub fn close_listener<O: FnMut(SocketAddr, &[u8]) + ?Sized>(&mut self, now: u64, out: &mut O) {
         self.accepting = false;
         let ids: Vec<SessionId> = self.routes.values().copied().collect();
         for id in ids {
@@ -843,7 +853,7 @@ impl Endpoint {
 
     /// Ends a session now: it leaves the routing tables; a held one stays
     /// as a closed slot that answers with `reason` until released.
-    fn finish<O: FnMut(SocketAddr, &[u8])>(
+    fn finish<O: FnMut(SocketAddr, &[u8]) + ?Sized>(
         &mut self,
         now: u64,
         id: SessionId,

@@ -1,0 +1,144 @@
+//! Sessions over real UDP: the part of kcp-core that owns sockets, clocks
+//! and threads. Everything protocol-shaped happens in [`crate::endpoint`];
+//! this module moves datagrams and wakes threads.
+//!
+//! - One runtime per process, started on first use, with a small pool of
+//!   I/O threads (one by default; [`set_io_threads`] or the environment
+//!   variable `KCP_IO_THREADS` before first use). Each runs one epoll over
+//!   the sockets of many endpoints (a listener's, or a dialed session's),
+//!   so a client that dials 1,000 sessions starts no extra threads.
+//! - Datagrams move in batches (`recvmmsg`, `sendmmsg`). The receiving
+//!   side acknowledges once per batch, and an application's `send` goes out
+//!   at once from the calling thread (as kcp-go's `Write` does).
+//! - A timer heap holds each endpoint's next deadline; idle sessions have
+//!   none, so they cost no CPU.
+//! - Application threads block on a condition variable per endpoint, never
+//!   on the socket; an eventfd per endpoint is readable while events are
+//!   pending, for epoll/asyncio loops.
+//!
+//! ```no_run
+//! use kcp_core::config::Config;
+//! use kcp_core::runtime::{Listener, Session};
+//! use std::time::Duration;
+//!
+//! let config = Config::default();
+//! let listener = Listener::bind("127.0.0.1:0", &config)?;
+//! let client = Session::dial(&listener.local_addr().to_string(), &config)?;
+//! client.send(b"hello", None)?;
+//! let server = listener.accept(Some(Duration::from_secs(5)))?;
+//! let mut buf = [0u8; 1500];
+//! let n = server.recv(&mut buf, Some(Duration::from_secs(5)))?;
+//! assert_eq!(&buf[..n], b"hello");
+//! # Ok::<(), kcp_core::runtime::Error>(())
+//! ```
+
+mod driver;
+mod error;
+mod listener;
+mod session;
+mod shared;
+mod socket;
+mod sys;
+
+pub use error::Error;
+pub use listener::Listener;
+pub use session::Session;
+pub use sys::MAX_DATAGRAM;
+
+pub use crate::endpoint::{CloseReason, EndpointStats, SessionId};
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use driver::DriverHandle;
+
+/// What happened on a listener (or a dialed session), for event loops.
+#[derive(Debug)]
+pub enum Event {
+    /// A new session; it is the caller's (as if from `accept`).
+    Accepted(Session),
+    /// The session with this id has a message to receive.
+    Readable(SessionId),
+    /// The session with this id has room to send again.
+    Writable(SessionId),
+    /// The session with this id closed.
+    Closed(SessionId, CloseReason),
+}
+
+/// Milliseconds on the runtime's monotonic clock.
+pub(crate) mod clock {
+    use std::sync::OnceLock;
+    use std::time::Instant;
+
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+
+    /// Milliseconds since the runtime's first use (never 0).
+    pub fn now() -> u64 {
+        EPOCH.get_or_init(Instant::now).elapsed().as_millis() as u64 + 1
+    }
+}
+
+static THREADS: AtomicUsize = AtomicUsize::new(0);
+
+struct Runtime {
+    drivers: Vec<Arc<DriverHandle>>,
+    next_driver: AtomicUsize,
+    next_token: AtomicUsize,
+}
+
+static RUNTIME: OnceLock<Result<Runtime, String>> = OnceLock::new();
+
+/// Sets how many I/O threads the runtime starts (1..=64). Only before the
+/// first listener or session exists; afterwards it returns an error.
+pub fn set_io_threads(n: usize) -> Result<(), Error> {
+    if !(1..=64).contains(&n) {
+        return Err(Error::Config(format!("io threads: {n} is not in 1..=64")));
+    }
+    if RUNTIME.get().is_some() {
+        return Err(Error::Config(
+            "io threads: the runtime has already started".into(),
+        ));
+    }
+    THREADS.store(n, Ordering::Relaxed);
+    Ok(())
+}
+
+fn runtime() -> Result<&'static Runtime, Error> {
+    let result = RUNTIME.get_or_init(|| {
+        let mut n = THREADS.load(Ordering::Relaxed);
+        if n == 0 {
+            n = std::env::var("KCP_IO_THREADS")
+                .ok()
+                .and_then(|v| v.trim().parse().ok())
+                .filter(|n| (1..=64).contains(n))
+                .unwrap_or(1);
+        }
+        let drivers = (0..n)
+            .map(|i| driver::spawn(format!("kcp-io-{i}")))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("cannot start the I/O threads: {e}"))?;
+        Ok(Runtime {
+            drivers,
+            next_driver: AtomicUsize::new(0),
+            next_token: AtomicUsize::new(0),
+        })
+    });
+    result.as_ref().map_err(|e| Error::Runtime(e.clone()))
+}
+
+/// Starts serving an endpoint on one of the I/O threads.
+fn start(
+    ep: crate::endpoint::Endpoint,
+    socket: std::net::UdpSocket,
+) -> Result<Arc<shared::Shared>, Error> {
+    let rt = runtime()?;
+    let i = rt.next_driver.fetch_add(1, Ordering::Relaxed) % rt.drivers.len();
+    let token = rt.next_token.fetch_add(1, Ordering::Relaxed);
+    let driver = rt.drivers[i].clone();
+    let shared = Arc::new(shared::Shared::new(ep, socket, token, driver.clone())?);
+    driver.add(shared.clone());
+    Ok(shared)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,170 @@
+//! A session handle: send, receive, close; dialed, accepted or connected.
+
+use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, RawFd};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::shared::Shared;
+use super::{socket, Error, Event};
+use crate::config::Config;
+use crate::conn::ConnStats;
+use crate::endpoint::{Endpoint, EndpointStats, SessionError, SessionId};
+
+/// One KCP session. Thread-safe (`Send + Sync`): one thread may block in
+/// `recv` while another sends. Dropping it releases it, closing it
+/// gracefully first if still open.
+pub struct Session {
+    shared: Arc<Shared>,
+    id: SessionId,
+    /// A dialed session owns its endpoint (its socket and event queue).
+    owns_endpoint: bool,
+    remote: SocketAddr,
+    conv: u32,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("id", &self.id)
+            .field("remote", &self.remote)
+            .field("conv", &self.conv)
+            .finish()
+    }
+}
+
+impl Session {
+    pub(crate) fn new(shared: Arc<Shared>, id: SessionId, owns_endpoint: bool) -> Self {
+        let (remote, conv) = shared.lock().ep.peer_of(id).unwrap_or((shared.local, 0));
+        Self {
+            shared,
+            id,
+            owns_endpoint,
+            remote,
+            conv,
+        }
+    }
+
+    /// Opens a session to `remote` (`host:port`) from a new socket, with a
+    /// conv from the configuration or the OS CSPRNG. Nothing is sent until
+    /// the first message (kcp-go's listener learns of a session from it).
+    pub fn dial(remote: &str, config: &Config) -> Result<Self, Error> {
+        socket::check(config)?;
+        let remote = socket::resolve(remote)?;
+        let udp = socket::bind(socket::any_for(remote), config, false)?;
+        let (ep, id) = Endpoint::dialer(config, remote, super::clock::now())?;
+        let shared = super::start(ep, udp)?;
+        Ok(Self::new(shared, id, true))
+    }
+
+    /// Sends one message (stream mode: bytes). Waits while the send queue
+    /// is full: `timeout` `None` forever, zero not at all
+    /// (`Error::is_would_block`), else up to `Error::TimedOut`.
+    pub fn send(&self, data: &[u8], timeout: Option<Duration>) -> Result<usize, Error> {
+        let id = self.id;
+        self.shared
+            .wait_for(timeout, |ep, now, out| ep.send(now, id, data, out))
+    }
+
+    /// Receives one message into `buf` (a message larger than `buf` is an
+    /// error and stays queued). Waits like [`send`](Self::send).
+    pub fn recv(&self, buf: &mut [u8], timeout: Option<Duration>) -> Result<usize, Error> {
+        let id = self.id;
+        self.shared
+            .wait_for(timeout, |ep, now, out| ep.recv(now, id, buf, out))
+    }
+
+    /// Size of the next message, if one has arrived whole.
+    pub fn peek_size(&self) -> Option<usize> {
+        self.shared.lock().ep.peek_size(self.id)
+    }
+
+    /// Whether `send` would take a message now.
+    pub fn is_writable(&self) -> bool {
+        self.shared.lock().ep.is_writable(self.id)
+    }
+
+    /// Closes gracefully: later calls fail with `Closed`, queued data keeps
+    /// going out until acknowledged or `linger` passes. The kcp-go format
+    /// has no close message: the peer learns of it by silence.
+    pub fn close(&self) -> Result<(), Error> {
+        let id = self.id;
+        self.shared.run(|ep, now, out| ep.close(now, id, out))?;
+        Ok(())
+    }
+
+    /// `Ok` while the session is usable, else why not.
+    pub fn status(&self) -> Result<(), Error> {
+        Ok(self.shared.lock().ep.status(self.id)?)
+    }
+
+    /// kcp-go's SNMP counters for this session (`Closed` once it ended).
+    pub fn stats(&self) -> Result<ConnStats, Error> {
+        let inner = self.shared.lock();
+        match inner.ep.session_stats(self.id) {
+            Some(stats) => Ok(stats),
+            None => Err(inner
+                .ep
+                .status(self.id)
+                .err()
+                .unwrap_or(SessionError::Unknown)
+                .into()),
+        }
+    }
+
+    /// A dialed session's socket counters (what it dropped and why).
+    pub fn endpoint_stats(&self) -> EndpointStats {
+        self.shared.lock().ep.stats()
+    }
+
+    /// The peer's address.
+    pub fn remote_addr(&self) -> SocketAddr {
+        self.remote
+    }
+
+    /// The local socket's address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.shared.local
+    }
+
+    /// The conversation id.
+    pub fn conv(&self) -> u32 {
+        self.conv
+    }
+
+    /// This session's id, as events name it.
+    pub fn id(&self) -> SessionId {
+        self.id
+    }
+
+    /// A dialed session's next event; `Error::NotOwner` for sessions whose
+    /// events go to their listener.
+    pub fn poll_event(&self, timeout: Option<Duration>) -> Result<Option<Event>, Error> {
+        if !self.owns_endpoint {
+            return Err(Error::NotOwner);
+        }
+        super::listener::poll_event(&self.shared, timeout)
+    }
+
+    /// A dialed session's event descriptor (see `Listener::event_fd`).
+    pub fn event_fd(&self) -> Result<RawFd, Error> {
+        if !self.owns_endpoint {
+            return Err(Error::NotOwner);
+        }
+        Ok(self.shared.events_fd.as_raw_fd())
+    }
+}
+
+#[cfg(test)]
+impl Session {
+    pub(crate) fn shared_for_tests(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let id = self.id;
+        self.shared.run(|ep, now, out| ep.release(now, id, out));
+    }
+}

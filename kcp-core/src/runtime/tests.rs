@@ -1,0 +1,329 @@
+//! Sessions over real loopback UDP sockets through the runtime's threads.
+
+use std::net::UdpSocket;
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::config::Config;
+use crate::endpoint::SessionError;
+
+const WAIT: Option<Duration> = Some(Duration::from_secs(10));
+
+fn config(pairs: &[(&str, &str)]) -> Config {
+    let mut c = Config::default();
+    for (k, v) in [("mode", "fast3"), ("sndwnd", "256"), ("rcvwnd", "256")] {
+        c.set(k, v).unwrap();
+    }
+    for (k, v) in pairs {
+        c.set(k, v).unwrap();
+    }
+    c
+}
+
+fn recv_vec(s: &Session) -> Vec<u8> {
+    let mut buf = vec![0u8; 1 << 16];
+    let n = s.recv(&mut buf, WAIT).unwrap();
+    buf.truncate(n);
+    buf
+}
+
+fn echo_through(cfg: &Config, bind: &str) {
+    let listener = Listener::bind(bind, cfg).unwrap();
+    let client = Session::dial(&listener.local_addr().to_string(), cfg).unwrap();
+    for i in 0..50u32 {
+        let msg: Vec<u8> = (0..(i * 97 % 4000 + 1)).map(|b| (b ^ i) as u8).collect();
+        client.send(&msg, WAIT).unwrap();
+    }
+    let server = listener.accept(WAIT).unwrap();
+    assert_eq!(server.remote_addr().port(), client.local_addr().port());
+    assert_eq!(server.conv(), client.conv());
+    for _ in 0..50 {
+        let m = recv_vec(&server);
+        server.send(&m, WAIT).unwrap();
+    }
+    for i in 0..50u32 {
+        let want: Vec<u8> = (0..(i * 97 % 4000 + 1)).map(|b| (b ^ i) as u8).collect();
+        assert_eq!(recv_vec(&client), want);
+    }
+    let st = client.stats().unwrap();
+    assert!(st.out_packets > 0 && st.in_packets > 0);
+}
+
+#[test]
+fn echo_plain_ipv4() {
+    echo_through(&config(&[]), "127.0.0.1:0");
+}
+
+#[test]
+fn echo_aes_with_fec() {
+    echo_through(
+        &config(&[
+            ("crypt", "aes"),
+            ("key", "secret"),
+            ("datashard", "10"),
+            ("parityshard", "3"),
+        ]),
+        "127.0.0.1:0",
+    );
+}
+
+#[test]
+fn echo_ipv6() {
+    if UdpSocket::bind("[::1]:0").is_err() {
+        // The kernel may have IPv6 off; the test still needs to prove something.
+        panic!("IPv6 loopback is unavailable on this machine");
+    }
+    echo_through(&config(&[("crypt", "salsa20"), ("key", "k")]), "[::1]:0");
+}
+
+#[test]
+fn connect_from_listeners_both_ways() {
+    let cfg = config(&[]);
+    let a = Listener::bind("127.0.0.1:0", &cfg).unwrap();
+    let b = Listener::bind("127.0.0.1:0", &cfg).unwrap();
+    // Both connect at once: each listener holds one session it opened and
+    // one it accepted, from the same address.
+    let a_to_b = a.connect(&b.local_addr().to_string()).unwrap();
+    let b_to_a = b.connect(&a.local_addr().to_string()).unwrap();
+    a_to_b.send(b"from a", WAIT).unwrap();
+    b_to_a.send(b"from b", WAIT).unwrap();
+    let at_b = b.accept(WAIT).unwrap();
+    let at_a = a.accept(WAIT).unwrap();
+    assert_eq!(recv_vec(&at_b), b"from a");
+    assert_eq!(recv_vec(&at_a), b"from b");
+    assert_eq!(at_b.remote_addr(), a.local_addr());
+    assert_eq!(a_to_b.local_addr(), a.local_addr());
+    at_b.send(b"reply to a", WAIT).unwrap();
+    assert_eq!(recv_vec(&a_to_b), b"reply to a");
+    assert_ne!(a_to_b.conv(), b_to_a.conv());
+}
+
+#[test]
+fn timeouts_and_non_blocking_calls() {
+    let cfg = config(&[]);
+    let listener = Listener::bind("127.0.0.1:0", &cfg).unwrap();
+    let started = Instant::now();
+    assert!(matches!(
+        listener.accept(Some(Duration::from_millis(50))),
+        Err(Error::TimedOut)
+    ));
+    assert!(started.elapsed() >= Duration::from_millis(50));
+    assert!(listener
+        .accept(Some(Duration::ZERO))
+        .unwrap_err()
+        .is_would_block());
+    let client = Session::dial(&listener.local_addr().to_string(), &cfg).unwrap();
+    let mut buf = [0u8; 16];
+    assert!(client
+        .recv(&mut buf, Some(Duration::ZERO))
+        .unwrap_err()
+        .is_would_block());
+    assert!(matches!(
+        client.recv(&mut buf, Some(Duration::from_millis(20))),
+        Err(Error::TimedOut)
+    ));
+    // A full send queue refuses without blocking.
+    let small = config(&[("sndwnd", "4"), ("rcvwnd", "4")]);
+    let quiet = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let stuck = Session::dial(&quiet.local_addr().unwrap().to_string(), &small).unwrap();
+    let mut refused = false;
+    for _ in 0..16 {
+        if let Err(e) = stuck.send(&[0; 100], Some(Duration::ZERO)) {
+            assert!(e.is_would_block());
+            refused = true;
+            break;
+        }
+    }
+    assert!(refused);
+    assert!(!stuck.is_writable());
+}
+
+#[test]
+fn events_and_the_event_fd() {
+    let cfg = config(&[]);
+    let listener = Listener::bind("127.0.0.1:0", &cfg).unwrap();
+    let fd = listener.event_fd();
+    assert!(!sys::readable_within(fd, 0));
+    let client = Session::dial(&listener.local_addr().to_string(), &cfg).unwrap();
+    client.send(b"ping", WAIT).unwrap();
+    assert!(sys::readable_within(fd, 10_000));
+    let Some(Event::Accepted(server)) = listener.poll_event(WAIT).unwrap() else {
+        panic!("expected an accepted session");
+    };
+    match listener.poll_event(WAIT).unwrap() {
+        Some(Event::Readable(id)) => assert_eq!(id, server.id()),
+        other => panic!("expected readable, got {other:?}"),
+    }
+    assert_eq!(recv_vec(&server), b"ping");
+    assert!(listener.poll_event(Some(Duration::ZERO)).unwrap().is_none());
+    assert!(!sys::readable_within(fd, 0));
+    // A dialed session has its own events.
+    server.send(b"pong", WAIT).unwrap();
+    match client.poll_event(WAIT).unwrap() {
+        Some(Event::Readable(id)) => assert_eq!(id, client.id()),
+        other => panic!("expected readable, got {other:?}"),
+    }
+    assert!(matches!(
+        server.poll_event(Some(Duration::ZERO)),
+        Err(Error::NotOwner)
+    ));
+    // Closing the listener closes its sessions.
+    listener.close();
+    match listener.poll_event(WAIT).unwrap() {
+        Some(Event::Closed(id, CloseReason::ListenerClosed)) => assert_eq!(id, server.id()),
+        other => panic!("expected closed, got {other:?}"),
+    }
+    assert!(matches!(
+        server.send(b"x", WAIT),
+        Err(Error::Session(SessionError::Closed(
+            CloseReason::ListenerClosed
+        )))
+    ));
+    assert!(listener.connect("127.0.0.1:9").is_err());
+    assert!(listener.accept(Some(Duration::ZERO)).is_err());
+}
+
+#[test]
+fn graceful_close_delivers_everything() {
+    let cfg = config(&[("sndwnd", "64"), ("rcvwnd", "64")]);
+    let listener = Listener::bind("127.0.0.1:0", &cfg).unwrap();
+    let client = Session::dial(&listener.local_addr().to_string(), &cfg).unwrap();
+    let total = 300u32;
+    let sender = std::thread::spawn(move || {
+        for i in 0..total {
+            client.send(&i.to_le_bytes().repeat(300), WAIT).unwrap();
+        }
+        client.close().unwrap();
+        // Double close and use after close are errors, not crashes.
+        assert!(client.close().is_err());
+        assert!(client.send(b"late", WAIT).is_err());
+        // Dropping releases the handle; the close goes on in the background.
+    });
+    let server = listener.accept(WAIT).unwrap();
+    for i in 0..total {
+        assert_eq!(recv_vec(&server), i.to_le_bytes().repeat(300));
+    }
+    sender.join().unwrap();
+}
+
+#[test]
+fn many_sessions_share_one_io_thread() {
+    let cfg = config(&[]);
+    let listener = Listener::bind("127.0.0.1:0", &cfg).unwrap();
+    let addr = listener.local_addr().to_string();
+    let clients: Vec<Session> = (0..200)
+        .map(|_| Session::dial(&addr, &cfg).unwrap())
+        .collect();
+    for (i, c) in clients.iter().enumerate() {
+        c.send(format!("hello {i}").as_bytes(), WAIT).unwrap();
+    }
+    let mut seen = 0;
+    while seen < clients.len() {
+        let s = listener.accept(WAIT).unwrap();
+        let m = recv_vec(&s);
+        s.send(&m, WAIT).unwrap();
+        seen += 1;
+        std::mem::forget(s); // keep the session open (released with the listener)
+    }
+    for (i, c) in clients.iter().enumerate() {
+        assert_eq!(recv_vec(c), format!("hello {i}").as_bytes());
+    }
+    let threads = std::fs::read_dir("/proc/self/task").unwrap().count();
+    assert!(threads < 64, "{threads} threads for 200 sessions");
+}
+
+#[test]
+fn idle_sessions_have_no_timers() {
+    let cfg = config(&[]);
+    let listener = Listener::bind("127.0.0.1:0", &cfg).unwrap();
+    let client = Session::dial(&listener.local_addr().to_string(), &cfg).unwrap();
+    client.send(b"x", WAIT).unwrap();
+    let server = listener.accept(WAIT).unwrap();
+    assert_eq!(recv_vec(&server), b"x");
+    server.send(b"y", WAIT).unwrap();
+    assert_eq!(recv_vec(&client), b"y");
+    // Once every ACK has crossed, neither endpoint has a deadline.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let idle = listener.shared.lock().ep.next_timeout().is_none() && client_idle(&client);
+        if idle {
+            break;
+        }
+        assert!(Instant::now() < deadline, "sessions never went idle");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn client_idle(s: &Session) -> bool {
+    s.shared_for_tests().lock().ep.next_timeout().is_none()
+}
+
+#[test]
+fn garbage_and_wrong_keys_create_nothing() {
+    let cfg = config(&[("crypt", "aes"), ("key", "right")]);
+    let listener = Listener::bind("127.0.0.1:0", &cfg).unwrap();
+    let addr = listener.local_addr();
+    let attacker = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut rng = crate::sim::Rng::new(5);
+    let mut delivered = 0;
+    for len in 0..2000u64 {
+        let d: Vec<u8> = (0..len % 1600).map(|_| rng.next_u64() as u8).collect();
+        attacker.send_to(&d, addr).unwrap();
+        // Datagrams over 1500 bytes are cut by the kernel and never reach the endpoint.
+        delivered += u64::from(d.len() <= MAX_DATAGRAM);
+        if len % 20 == 19 {
+            // Pace the flood so the socket buffer never overflows: every
+            // datagram must be seen, and counted.
+            let until = Instant::now() + Duration::from_secs(10);
+            while listener.stats().datagrams_in < delivered {
+                assert!(Instant::now() < until, "{:?}", listener.stats());
+                std::thread::yield_now();
+            }
+        }
+    }
+    let wrong = Session::dial(
+        &addr.to_string(),
+        &config(&[("crypt", "aes"), ("key", "wrong")]),
+    )
+    .unwrap();
+    wrong.send(b"let me in", WAIT).unwrap();
+    // A real client still gets through, after all of the above.
+    let good = Session::dial(&addr.to_string(), &cfg).unwrap();
+    good.send(b"hello", WAIT).unwrap();
+    let s = listener.accept(WAIT).unwrap();
+    assert_eq!(s.conv(), good.conv());
+    assert_eq!(recv_vec(&s), b"hello");
+    assert!(listener.accept(Some(Duration::from_millis(100))).is_err());
+    let st = listener.stats();
+    assert_eq!(st.accepted, 1);
+    // Every garbage datagram was refused by the checksum, none later.
+    assert!(st.crypt_errors >= delivered, "{st:?}");
+    assert_eq!(st.malformed + st.unroutable, 0, "{st:?}");
+}
+
+#[test]
+fn bad_addresses_and_settings_are_refused() {
+    let cfg = config(&[]);
+    assert!(matches!(
+        Listener::bind("nonsense", &cfg),
+        Err(Error::Address(_))
+    ));
+    assert!(matches!(
+        Session::dial("127.0.0.1", &cfg),
+        Err(Error::Address(_))
+    ));
+    assert!(matches!(
+        Listener::bind("127.0.0.1:0", &config(&[("mtu", "9000")])),
+        Err(Error::Config(_))
+    ));
+    let taken = Listener::bind("127.0.0.1:0", &cfg).unwrap();
+    assert!(matches!(
+        Listener::bind(&taken.local_addr().to_string(), &cfg),
+        Err(Error::Io(_))
+    ));
+    let secure = config(&[("crypt", "secure")]);
+    assert!(matches!(
+        Listener::bind("127.0.0.1:0", &secure),
+        Err(Error::Endpoint(_))
+    ));
+}
