@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Builds tests/kcpgo (the kcp-go side of the interop known-answer tests and
 # benchmarks) against Debian's kcp-go into build/kcpgo and prints its path
-# on stdout; everything else goes to stderr.
+# on stdout; everything else goes to stderr. It also builds, beside it,
+# build/kcpgo-peer (tests/kcpgo-peer: kcp-go over real UDP sockets, the
+# session interop tests and benchmarks) and build/impair (tests/impair: the
+# UDP impairment proxy); their paths are not printed.
 #
 # If `go` or the kcp-go source is missing, installs the Debian packages
 # golang-go and golang-github-xtaci-kcp-dev (apt-get update first; through
 # sudo when not root). Any failure exits non-zero: CI must fail, not skip,
 # when Go or kcp-go is unavailable.
 #
-# Usage: scripts/kcpgo.sh            -> /abs/path/build/kcpgo
+# Usage: scripts/kcpgo.sh            -> /abs/path/build/kcpgo (kcpgo-peer, impair beside it)
 #        KCPGO_NO_INSTALL=1 scripts/kcpgo.sh   (never call apt-get)
 set -euo pipefail
 
@@ -66,4 +69,24 @@ say "building tests/kcpgo against kcp-go $VERSION ($("$GO" version))"
 ) || fail "go build failed"
 mv -f "$OUT.tmp" "$OUT"
 "$OUT" help >/dev/null || fail "the built $OUT does not run"
+
+# The sessions-over-real-UDP side, built the same way and left beside
+# build/kcpgo: build/kcpgo-peer (a kcp-go endpoint: serve/dial/bench) and
+# build/impair (the UDP impairment proxy). Only build/kcpgo's path is
+# printed: callers find these two next to it.
+build_beside() { # build_beside SRC_DIR NAME
+    local src="$1" name="$2" out="$ROOT/build/$2"
+    say "building $src -> build/$name"
+    (
+        cd "$ROOT/$src"
+        GO111MODULE=off GOPATH="$GOPATH_DEB" GOFLAGS= "$GO" vet . >&2
+        GO111MODULE=off GOPATH="$GOPATH_DEB" GOFLAGS= "$GO" build \
+            -ldflags "-X 'main.kcpgoVersion=$VERSION'" -o "$out.tmp" . >&2
+    ) || fail "go build of $src failed"
+    mv -f "$out.tmp" "$out"
+    "$out" -h >/dev/null 2>&1 || fail "the built $out does not run"
+}
+build_beside tests/kcpgo-peer kcpgo-peer
+build_beside tests/impair impair
+
 printf '%s\n' "$OUT"
