@@ -1,0 +1,396 @@
+//! Sessions over real loopback UDP against the real kcp-go (Debian's
+//! golang-github-xtaci-kcp-dev 5.6.1) through `build/kcpgo-peer`
+//! (tests/kcpgo-peer, built by scripts/kcpgo.sh), and through the
+//! impairment proxy `build/impair`. The application protocol (echo, sink)
+//! is the one tests/kcpgo-peer/README.md defines.
+//!
+//! These tests fail, never skip, when the kcp-go programs are missing.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use kcp_core::config::Config;
+use kcp_core::runtime::{Listener, Session};
+
+const WAIT: Option<Duration> = Some(Duration::from_secs(20));
+const CIPHERS: [&str; 4] = ["null", "none", "salsa20", "aes"];
+const KEY: &str = "interop key";
+const BULK: u64 = 16 << 20;
+
+fn tool(name: &str) -> PathBuf {
+    let dir = std::env::var_os("KCPGO")
+        .map(PathBuf::from)
+        .and_then(|p| p.parent().map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../build"));
+    let path = dir.join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: run scripts/kcpgo.sh (installs golang-go and golang-github-xtaci-kcp-dev)",
+        path.display()
+    );
+    path
+}
+
+/// A child process killed when dropped (a failing test leaves nothing behind).
+struct Proc {
+    child: Child,
+    out: BufReader<ChildStdout>,
+}
+
+impl Proc {
+    fn spawn(cmd: &mut Command) -> Self {
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn");
+        let out = BufReader::new(child.stdout.take().unwrap());
+        Self { child, out }
+    }
+
+    fn line(&mut self) -> String {
+        let mut line = String::new();
+        self.out.read_line(&mut line).expect("read");
+        assert!(!line.is_empty(), "the peer exited early");
+        line
+    }
+
+    /// Reads the `{"event":"listening","addr":..}` line.
+    fn listening_addr(&mut self) -> String {
+        let line = self.line();
+        field_str(&line, "addr").unwrap_or_else(|| panic!("no address in {line}"))
+    }
+
+    /// Waits for exit 0 and returns the last JSON line.
+    fn finish(mut self) -> String {
+        let mut last = String::new();
+        let mut line = String::new();
+        while self.out.read_line(&mut line).unwrap_or(0) > 0 {
+            last = std::mem::take(&mut line);
+        }
+        let status = self.child.wait().unwrap();
+        assert!(
+            status.success(),
+            "peer failed ({status}); last line: {last}"
+        );
+        last
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn field_str(json: &str, key: &str) -> Option<String> {
+    let at = json.find(&format!("\"{key}\":\""))? + key.len() + 4;
+    Some(json[at..].split('"').next()?.to_owned())
+}
+
+fn field_num(json: &str, key: &str) -> Option<f64> {
+    let at = json.find(&format!("\"{key}\":"))? + key.len() + 3;
+    json[at..]
+        .split(|c| c == ',' || c == '}')
+        .next()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+fn config(crypt: &str, fec: bool) -> Config {
+    let mut c = Config::default();
+    let fec = if fec { "10,3" } else { "0,0" };
+    let (ds, ps) = fec.split_once(',').unwrap();
+    for (k, v) in [
+        ("mode", "fast3"),
+        ("sndwnd", "1024"),
+        ("rcvwnd", "1024"),
+        ("sockbuf", "4194304"),
+        ("crypt", crypt),
+        ("key", KEY),
+        ("datashard", ds),
+        ("parityshard", ps),
+    ] {
+        c.set(k, v).unwrap();
+    }
+    c
+}
+
+fn go_flags(crypt: &str, fec: bool) -> Vec<String> {
+    let (ds, ps) = if fec { ("10", "3") } else { ("0", "0") };
+    [
+        "--crypt",
+        crypt,
+        "--key",
+        KEY,
+        "--datashard",
+        ds,
+        "--parityshard",
+        ps,
+        "--linger",
+        "200ms",
+        "--timeout",
+        "60s",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+fn pattern(offset: u64, out: &mut [u8]) {
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = ((offset + i as u64) % 251) as u8;
+    }
+}
+
+fn recv_vec(s: &Session) -> Vec<u8> {
+    let mut buf = vec![0u8; 1 << 16];
+    let n = s.recv(&mut buf, WAIT).unwrap();
+    buf.truncate(n);
+    buf
+}
+
+/// Waits (bounded) until the session has heard from its peer.
+fn await_first_datagram(s: &Session) {
+    let until = Instant::now() + Duration::from_secs(10);
+    while s.stats().unwrap().in_packets == 0 {
+        assert!(Instant::now() < until, "the peer never answered");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+// ----- our client, kcp-go server --------------------------------------------
+
+fn our_echo_client(s: &Session, messages: usize) {
+    for i in 0..messages {
+        let msg: Vec<u8> = (0..(i * 37 % 1300 + 1))
+            .map(|b| (b * 7 + i) as u8)
+            .collect();
+        s.send(&msg, WAIT).unwrap();
+        assert_eq!(recv_vec(s), msg, "echo {i}");
+    }
+}
+
+fn our_sink_client(s: &Session, n: u64) {
+    s.send(&n.to_le_bytes(), WAIT).unwrap();
+    // kcp-go's listener starts with a 32-segment window that it enlarges
+    // only after accept (tests/kcpgo-peer/README.md): wait for its first ACK.
+    await_first_datagram(s);
+    let mut buf = [0u8; 1300];
+    let mut sent = 0;
+    while sent < n {
+        let len = (n - sent).min(1300) as usize;
+        pattern(sent, &mut buf[..len]);
+        s.send(&buf[..len], WAIT).unwrap();
+        sent += len as u64;
+    }
+    assert_eq!(recv_vec(s), n.to_le_bytes());
+}
+
+fn go_server(app: &str, crypt: &str, fec: bool, extra: &[&str]) -> (Proc, String) {
+    let mut cmd = Command::new(tool("kcpgo-peer"));
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--app", app])
+        .args(go_flags(crypt, fec))
+        .args(extra);
+    let mut p = Proc::spawn(&mut cmd);
+    let addr = p.listening_addr();
+    (p, addr)
+}
+
+#[test]
+fn our_dial_to_kcpgo_listener_echo_and_bulk() {
+    for crypt in CIPHERS {
+        for fec in [false, true] {
+            let cfg = config(crypt, fec);
+            let (go, addr) = go_server("echo", crypt, fec, &["--messages", "200"]);
+            let s = Session::dial(&addr, &cfg).unwrap();
+            our_echo_client(&s, 200);
+            let done = go.finish();
+            assert_eq!(
+                field_num(&done, "sessions"),
+                Some(1.0),
+                "{crypt} fec={fec}: {done}"
+            );
+
+            let (go, addr) = go_server("sink", crypt, fec, &[]);
+            let s = Session::dial(&addr, &cfg).unwrap();
+            our_sink_client(&s, BULK);
+            let done = go.finish();
+            assert_eq!(
+                field_num(&done, "bytes_in"),
+                Some((BULK + 8) as f64),
+                "{crypt} fec={fec}: {done}"
+            );
+            assert_eq!(field_num(&done, "InCsumErrors"), Some(0.0), "{done}");
+        }
+    }
+}
+
+// ----- kcp-go client, our server --------------------------------------------
+
+/// Serves one accepted session until the kcp-go client exits.
+fn serve_until_exit(listener: &Listener, go: &mut Proc, app: &str) -> Session {
+    let s = listener.accept(WAIT).unwrap();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut received: u64 = 0;
+    let mut expected: Option<u64> = None;
+    let mut header = Vec::new();
+    loop {
+        match s.recv(&mut buf, Some(Duration::from_millis(50))) {
+            Ok(n) => {
+                let data = &buf[..n];
+                if app == "echo" {
+                    s.send(data, WAIT).unwrap();
+                    continue;
+                }
+                // sink: an 8-byte header, then the pattern, as a byte stream.
+                let mut data = data;
+                if expected.is_none() {
+                    let take = (8 - header.len()).min(data.len());
+                    header.extend_from_slice(&data[..take]);
+                    data = &data[take..];
+                    if header.len() == 8 {
+                        expected = Some(u64::from_le_bytes(header.clone().try_into().unwrap()));
+                    }
+                }
+                let mut want = vec![0u8; data.len()];
+                pattern(received, &mut want);
+                assert!(
+                    data == want.as_slice(),
+                    "bulk bytes differ near offset {received}"
+                );
+                received += data.len() as u64;
+                if Some(received) == expected {
+                    s.send(&received.to_le_bytes(), WAIT).unwrap();
+                }
+            }
+            Err(e) if matches!(e, kcp_core::runtime::Error::TimedOut) => {
+                if go.child.try_wait().unwrap().is_some() {
+                    break;
+                }
+            }
+            Err(e) => panic!("recv: {e}"),
+        }
+    }
+    if app == "sink" {
+        assert_eq!(Some(received), expected);
+    }
+    s
+}
+
+fn go_client(app: &str, addr: &str, crypt: &str, fec: bool, extra: &[&str]) -> Proc {
+    let mut cmd = Command::new(tool("kcpgo-peer"));
+    cmd.args(["dial", "--remote", addr, "--app", app])
+        .args(go_flags(crypt, fec))
+        .args(extra);
+    Proc::spawn(&mut cmd)
+}
+
+#[test]
+fn kcpgo_dial_to_our_listener_echo_and_bulk() {
+    for crypt in CIPHERS {
+        for fec in [false, true] {
+            let cfg = config(crypt, fec);
+            let listener = Listener::bind("127.0.0.1:0", &cfg).unwrap();
+            let addr = listener.local_addr().to_string();
+
+            let mut go = go_client(
+                "echo",
+                &addr,
+                crypt,
+                fec,
+                &["--messages", "200", "--size", "1000"],
+            );
+            serve_until_exit(&listener, &mut go, "echo");
+            let done = go.finish();
+            assert_eq!(
+                field_num(&done, "messages"),
+                Some(200.0),
+                "{crypt} fec={fec}: {done}"
+            );
+
+            let mut go = go_client("sink", &addr, crypt, fec, &["--bytes", &BULK.to_string()]);
+            let s = serve_until_exit(&listener, &mut go, "sink");
+            let done = go.finish();
+            assert_eq!(
+                field_num(&done, "bytes"),
+                Some(BULK as f64),
+                "{crypt} fec={fec}: {done}"
+            );
+            assert_eq!(s.stats().unwrap().checksum_errors, 0);
+        }
+    }
+}
+
+#[test]
+fn our_listener_connects_to_kcpgo_listener() {
+    for crypt in ["null", "salsa20"] {
+        let cfg = config(crypt, true);
+        let ours = Listener::bind("127.0.0.1:0", &cfg).unwrap();
+        let (go, addr) = go_server("echo", crypt, true, &["--messages", "100"]);
+        let s = ours.connect(&addr).unwrap();
+        assert_eq!(s.local_addr(), ours.local_addr());
+        our_echo_client(&s, 100);
+        let done = go.finish();
+        assert_eq!(field_num(&done, "sessions"), Some(1.0), "{done}");
+    }
+}
+
+// ----- through the impairment proxy -----------------------------------------
+
+fn proxy(upstream: &str, seed: &str) -> (Proc, String) {
+    let mut cmd = Command::new(tool("impair"));
+    cmd.args([
+        "--upstream",
+        upstream,
+        "--loss",
+        "0.1",
+        "--reorder",
+        "0.05",
+        "--delay",
+        "2ms",
+        "--jitter",
+        "1ms",
+        "--seed",
+        seed,
+        "--timeout",
+        "90s",
+    ]);
+    let mut p = Proc::spawn(&mut cmd);
+    let addr = p.listening_addr();
+    (p, addr)
+}
+
+#[test]
+fn bulk_through_ten_percent_loss_recovers_with_fec() {
+    let crypt = "salsa20";
+    let cfg = config(crypt, true);
+    let n: u64 = 4 << 20;
+
+    // Our client -> proxy -> kcp-go server: kcp-go rebuilds our lost shards.
+    let (go, go_addr) = go_server("sink", crypt, true, &[]);
+    let (_proxy, via) = proxy(&go_addr, "1");
+    let s = Session::dial(&via, &cfg).unwrap();
+    our_sink_client(&s, n);
+    let done = go.finish();
+    assert_eq!(field_num(&done, "bytes_in"), Some((n + 8) as f64), "{done}");
+    let go_recovered = field_num(&done, "FECRecovered").unwrap();
+    assert!(go_recovered > 0.0, "kcp-go rebuilt nothing: {done}");
+
+    // kcp-go client -> proxy -> our server: we rebuild kcp-go's lost shards.
+    let listener = Listener::bind("127.0.0.1:0", &cfg).unwrap();
+    let (_proxy, via) = proxy(&listener.local_addr().to_string(), "2");
+    let mut go = go_client("sink", &via, crypt, true, &["--bytes", &n.to_string()]);
+    let ours = serve_until_exit(&listener, &mut go, "sink");
+    go.finish();
+    let st = ours.stats().unwrap();
+    assert!(st.fec_recovered > 0, "we rebuilt nothing: {st:?}");
+    eprintln!(
+        "fec recovered: kcp-go {go_recovered}, ours {}",
+        st.fec_recovered
+    );
+}
