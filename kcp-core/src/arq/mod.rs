@@ -519,6 +519,28 @@ impl Arq {
             && self.rmt_wnd != 0
     }
 
+    /// Gives back memory an idle engine does not need: the datagram buffer
+    /// (rebuilt at the next flush), pooled segment buffers and spare queue
+    /// capacity. For runtimes holding many idle sessions.
+    pub fn trim(&mut self) {
+        self.buffer = Vec::new();
+        self.pool = Vec::new();
+        self.snd_queue.shrink_to_fit();
+        self.snd_buf.shrink_to_fit();
+        self.rcv_buf.shrink_to_fit();
+        self.rcv_queue.shrink_to_fit();
+        self.acklist.shrink_to_fit();
+    }
+
+    /// Whether a flush right after input would be worth a datagram: a loss
+    /// or out-of-order data to answer (or `ack_nodelay`), at least
+    /// `ack_batch` ACKs owed, or queued data that new ACKs may let out.
+    /// Otherwise the ACKs can wait for the next interval tick, or ride on
+    /// the application's reply.
+    pub fn wants_flush(&self, ack_batch: usize) -> bool {
+        self.urgent || self.acklist.len() >= ack_batch || !self.snd_queue.is_empty()
+    }
+
     /// Segments waiting to be sent or acknowledged.
     pub fn wait_snd(&self) -> usize {
         self.snd_queue.len() + self.in_flight
@@ -1042,6 +1064,10 @@ impl Arq {
             len: 0,
         };
         let rack = self.rack_threshold();
+        if self.buffer.len() != self.mtu {
+            // Released by `trim` while idle.
+            self.resize_buffer();
+        }
         let mut packer = Packer::new(&mut self.buffer, reserved);
 
         for &(sn, ts) in &self.acklist {

@@ -32,10 +32,14 @@ use crate::fec::{self, Decoder, Encoder};
 pub struct Conn {
     arq: Arq,
     crypt: PacketCrypt,
-    fec_out: Option<Encoder>,
-    /// Always present, as in kcp-go: a peer may send FEC even when we do
-    /// not, and the decoder learns its shard counts from what arrives.
-    fec_in: Decoder,
+    /// Boxed: most of a connection's size, and absent without FEC.
+    fec_out: Option<Box<Encoder>>,
+    /// Made on the first FEC packet, as kcp-go always decodes: a peer may
+    /// send FEC even when we do not, and the decoder learns its shard
+    /// counts from what arrives. Idle sessions without FEC never pay for it.
+    fec_in: Option<Box<Decoder>>,
+    /// The shard counts a new decoder starts from.
+    fec_shards: (usize, usize),
     stats: ConnStats,
 }
 
@@ -76,19 +80,19 @@ impl Conn {
     /// seeded nonce source to get repeatable bytes).
     pub fn with_crypt(config: &Config, conv: u32, crypt: PacketCrypt) -> Result<Self, ConnError> {
         let crypt_header = crypt.header_len();
-        let (fec_out, fec_in) = if config.fec_enabled() {
-            let shards = |e: fec::FecError| ConnError::Config(e.to_string());
+        let shards = |e: fec::FecError| ConnError::Config(e.to_string());
+        let (fec_out, fec_shards) = if config.fec_enabled() {
             let encoder =
                 Encoder::new(config.datashard, config.parityshard, crypt_header).map_err(shards)?;
+            // Refuse now what the decoder would refuse on the first packet.
+            Decoder::new(config.datashard, config.parityshard).map_err(shards)?;
             (
-                Some(encoder),
-                Decoder::new(config.datashard, config.parityshard).map_err(shards)?,
+                Some(Box::new(encoder)),
+                (config.datashard, config.parityshard),
             )
         } else {
-            (None, Decoder::new(1, 1)?)
+            (None, (1, 1))
         };
-        let mut fec_in = fec_in;
-        fec_in.set_autotune(true);
         let fec_header = if fec_out.is_some() {
             fec::DATA_HEADER_LEN
         } else {
@@ -102,7 +106,8 @@ impl Conn {
             arq,
             crypt,
             fec_out,
-            fec_in,
+            fec_in: None,
+            fec_shards,
             stats: ConnStats::default(),
         })
     }
@@ -163,8 +168,17 @@ impl Conn {
         self.stats.in_packets += 1;
         self.stats.in_bytes += wire_len as u64;
         let result = if fec::packet_type(payload).is_some() {
-            let before = self.fec_in.stats();
-            let decoded = match self.fec_in.input(now, payload) {
+            if self.fec_in.is_none() {
+                let (ds, ps) = self.fec_shards;
+                let mut decoder = Decoder::new(ds, ps)?;
+                decoder.set_autotune(true);
+                self.fec_in = Some(Box::new(decoder));
+            }
+            let Some(fec_in) = self.fec_in.as_deref_mut() else {
+                return Ok(());
+            };
+            let before = fec_in.stats();
+            let decoded = match fec_in.input(now, payload) {
                 Ok(decoded) => decoded,
                 Err(e) => {
                     self.stats.fec_errors += 1;
@@ -179,7 +193,7 @@ impl Conn {
                     first_error.get_or_insert(e);
                 }
             }
-            let after = self.fec_in.stats();
+            let after = fec_in.stats();
             self.stats.fec_recovered += after.recovered - before.recovered;
             self.stats.fec_errors += after.recover_errors - before.recover_errors;
             self.stats.fec_short_shards += after.short_groups - before.short_groups;
@@ -247,6 +261,12 @@ impl Conn {
         (!self.arq.is_idle()).then(|| self.arq.next_update(now))
     }
 
+    /// Gives back memory an idle connection does not need (see
+    /// [`Arq::trim`]).
+    pub fn trim(&mut self) {
+        self.arq.trim();
+    }
+
     /// Segments waiting to be sent or acknowledged.
     pub fn wait_snd(&self) -> usize {
         self.arq.wait_snd()
@@ -288,7 +308,7 @@ fn emit<F: FnMut(&[u8])>(
     now: u32,
     datagram: &mut [u8],
     crypt: &mut PacketCrypt,
-    fec_out: &mut Option<Encoder>,
+    fec_out: &mut Option<Box<Encoder>>,
     stats: &mut ConnStats,
     out: &mut F,
 ) {

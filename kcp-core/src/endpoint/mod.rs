@@ -164,6 +164,10 @@ pub struct EndpointStats {
     pub replaced: u64,
 }
 
+/// ACKs owed that make a datagram of their own right after input; fewer
+/// wait for the interval tick (kcp-go acks only there) or for a reply.
+const ACK_BATCH: usize = 2;
+
 const READABLE: u8 = 1;
 const WRITABLE: u8 = 2;
 const CLOSED: u8 = 4;
@@ -451,16 +455,18 @@ impl Endpoint {
         Some(id)
     }
 
-    /// Sends what the batch's input made due (ACKs, and data the new ACKs
-    /// let out), then updates readiness. Call after each batch of
+    /// Sends what the batch's input made due (ACKs once enough are owed,
+    /// and data the new ACKs let out), then updates readiness. Call after each batch of
     /// [`handle_datagram`](Self::handle_datagram).
     pub fn flush_input<O: FnMut(SocketAddr, &[u8]) + ?Sized>(&mut self, now: u64, out: &mut O) {
         let dirty = std::mem::take(&mut self.dirty);
         for &id in &dirty {
             if let Some(live) = self.live_mut(id) {
                 live.dirty = false;
-                let remote = live.remote;
-                live.conn.flush(ms32(now), &mut |d: &[u8]| out(remote, d));
+                if live.conn.arq().wants_flush(ACK_BATCH) {
+                    let remote = live.remote;
+                    live.conn.flush(ms32(now), &mut |d: &[u8]| out(remote, d));
+                }
                 self.settle(now, id, out);
             }
         }
@@ -538,6 +544,10 @@ impl Endpoint {
             }
         }
         let mut deadline = live.conn.next_deadline(ms32(now)).map(|d| widen(now, d));
+        if deadline.is_none() {
+            // Idle: thousands of sessions may sit like this for hours.
+            live.conn.trim();
+        }
         if idle_ms > 0 {
             deadline = Some(deadline.map_or(live.last_input + idle_ms, |d| {
                 d.min(live.last_input + idle_ms)

@@ -176,6 +176,9 @@ impl Driver {
                 Ok(0) | Err(_) => return false,
                 Ok(n) => n,
             };
+            // A short batch drained the socket; a datagram arriving after
+            // it raises a new edge, so there is no need to read until EAGAIN.
+            let drained = n < super::sys::BATCH;
             let mut inner = shared.lock();
             let rx = &mut self.rx;
             shared.run_with(&mut inner, &mut self.tx, |ep, now, out| {
@@ -187,8 +190,13 @@ impl Driver {
                 ep.flush_input(now, out);
                 ep.handle_timeout(now, out);
             });
-            drop(inner);
+            // Wake the application first: it runs on the other core while
+            // this thread sends the ACKs.
+            shared.release(inner);
             self.tx.send(fd, DRIVER_SEND_PATIENCE_MS);
+            if drained {
+                return false;
+            }
         }
         true
     }
@@ -211,7 +219,7 @@ impl Driver {
             shared.run_with(&mut inner, &mut self.tx, |ep, now, out| {
                 ep.handle_timeout(now, out)
             });
-            drop(inner);
+            shared.release(inner);
             self.tx
                 .send(shared.socket.as_raw_fd(), DRIVER_SEND_PATIENCE_MS);
         }

@@ -2,7 +2,7 @@
 //! listeners from the same port (P2P).
 
 use std::net::SocketAddr;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::RawFd;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -68,9 +68,11 @@ impl Listener {
     }
 
     /// A descriptor that is readable while [`poll_event`](Self::poll_event)
-    /// has something; for epoll, select or asyncio. Owned by the listener.
-    pub fn event_fd(&self) -> RawFd {
-        self.shared.events_fd.as_raw_fd()
+    /// has something; for epoll, select or asyncio. Owned by the listener;
+    /// created on the first call (which fails only if the process is out
+    /// of descriptors).
+    pub fn event_fd(&self) -> Result<RawFd, Error> {
+        self.shared.event_fd()
     }
 
     /// Stops accepting and closes every session gracefully (their handles

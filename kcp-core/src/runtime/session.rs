@@ -1,7 +1,7 @@
 //! A session handle: send, receive, close; dialed, accepted or connected.
 
 use std::net::SocketAddr;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::RawFd;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -151,7 +151,7 @@ impl Session {
         if !self.owns_endpoint {
             return Err(Error::NotOwner);
         }
-        Ok(self.shared.events_fd.as_raw_fd())
+        self.shared.event_fd()
     }
 }
 

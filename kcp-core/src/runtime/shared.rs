@@ -4,8 +4,9 @@
 
 use std::cell::RefCell;
 use std::net::{SocketAddr, UdpSocket};
-use std::os::fd::{AsRawFd, OwnedFd};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use super::driver::DriverHandle;
@@ -16,6 +17,9 @@ use crate::endpoint::{Endpoint, SessionError};
 /// How long a sender waits for room in a full socket buffer before it
 /// drops a datagram (which KCP will retransmit).
 const SEND_PATIENCE_MS: i32 = 50;
+
+/// How long a blocked caller spins before it sleeps.
+const SPIN: Duration = Duration::from_micros(0);
 
 thread_local! {
     /// Each application thread gathers what its calls emit here and sends
@@ -31,6 +35,8 @@ pub(crate) struct Inner {
     /// Whether the eventfd is readable.
     fd_set: bool,
     retired: bool,
+    /// Blocked callers must be woken once the lock is released.
+    wake_pending: bool,
     /// Datagrams the socket would not take.
     pub send_drops: u64,
 }
@@ -38,8 +44,15 @@ pub(crate) struct Inner {
 pub(crate) struct Shared {
     pub inner: Mutex<Inner>,
     pub cond: Condvar,
+    /// Counts wake-ups, so a caller about to sleep can spin on it first.
+    wakes: AtomicU64,
+    /// Threads inside a condition-variable wait.
+    waiters: AtomicUsize,
     pub socket: UdpSocket,
-    pub events_fd: OwnedFd,
+    /// Created on first request: most endpoints are never polled from
+    /// outside, and a client with 10,000 sessions should not pay 10,000
+    /// extra descriptors.
+    events_fd: OnceLock<OwnedFd>,
     pub token: usize,
     pub driver: Arc<DriverHandle>,
     pub local: SocketAddr,
@@ -59,11 +72,14 @@ impl Shared {
                 armed: None,
                 fd_set: false,
                 retired: false,
+                wake_pending: false,
                 send_drops: 0,
             }),
             cond: Condvar::new(),
+            wakes: AtomicU64::new(0),
+            waiters: AtomicUsize::new(0),
             socket,
-            events_fd: sys::eventfd()?,
+            events_fd: OnceLock::new(),
             token,
             driver,
             local,
@@ -76,32 +92,46 @@ impl Shared {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Unlocks, then wakes blocked callers if something changed for them
+    /// (waking after unlocking spares them from blocking on the lock).
+    pub fn release(&self, mut inner: MutexGuard<'_, Inner>) {
+        let wake = std::mem::take(&mut inner.wake_pending);
+        drop(inner);
+        if wake {
+            self.wakes.fetch_add(1, Ordering::Release);
+            // notify_all is a system call even with nobody waiting.
+            if self.waiters.load(Ordering::Acquire) > 0 {
+                self.cond.notify_all();
+            }
+        }
+    }
+
     /// Runs `f` on the endpoint from an application thread and sends what
     /// it emits.
     pub fn run<R>(
         &self,
         f: impl FnOnce(&mut Endpoint, u64, &mut dyn FnMut(SocketAddr, &[u8])) -> R,
     ) -> R {
-        let mut inner = self.lock();
-        self.run_locked(&mut inner, f)
-    }
-
-    /// Like [`run`](Self::run) with the lock already held.
-    pub fn run_locked<R>(
-        &self,
-        inner: &mut Inner,
-        f: impl FnOnce(&mut Endpoint, u64, &mut dyn FnMut(SocketAddr, &[u8])) -> R,
-    ) -> R {
         TX.with(|tx| {
             let mut tx = tx.borrow_mut();
-            let r = self.run_with(inner, &mut tx, f);
-            inner.send_drops += tx.send(self.socket.as_raw_fd(), SEND_PATIENCE_MS) as u64;
+            let mut inner = self.lock();
+            let r = self.run_with(&mut inner, &mut tx, f);
+            self.release(inner);
+            self.send(&mut tx);
             r
         })
     }
 
+    /// Sends what `tx` holds from an application thread.
+    fn send(&self, tx: &mut SendBatch) {
+        let dropped = tx.send(self.socket.as_raw_fd(), SEND_PATIENCE_MS);
+        if dropped > 0 {
+            self.lock().send_drops += dropped as u64;
+        }
+    }
+
     /// Runs `f`, gathering output in `tx` (sent when full; the caller sends
-    /// the rest), then re-arms the timer and wakes whoever should know.
+    /// the rest), then re-arms the timer and notes whom to wake.
     pub fn run_with<R>(
         &self,
         inner: &mut Inner,
@@ -131,26 +161,49 @@ impl Shared {
             }
         }
         if inner.ep.take_wake() {
-            self.cond.notify_all();
+            inner.wake_pending = true;
         }
-        let pending = inner.ep.has_events();
-        if pending != inner.fd_set {
-            inner.fd_set = pending;
-            if pending {
-                sys::eventfd_set(&self.events_fd);
-            } else {
-                sys::eventfd_clear(&self.events_fd);
-            }
-        }
+        self.sync_event_fd(inner);
         if inner.ep.is_finished() && !inner.retired {
             inner.retired = true;
             self.driver.retire(self.token);
         }
     }
 
+    /// Makes the event descriptor (if any) readable exactly while events
+    /// are pending.
+    fn sync_event_fd(&self, inner: &mut Inner) {
+        let Some(fd) = self.events_fd.get() else {
+            return;
+        };
+        let pending = inner.ep.has_events();
+        if pending != inner.fd_set {
+            inner.fd_set = pending;
+            if pending {
+                sys::eventfd_set(fd);
+            } else {
+                sys::eventfd_clear(fd);
+            }
+        }
+    }
+
+    /// The event descriptor, created on first use.
+    pub fn event_fd(&self) -> Result<RawFd, Error> {
+        let mut inner = self.lock();
+        if self.events_fd.get().is_none() {
+            let fd = sys::eventfd()?;
+            // Only this thread can set it: the lock is held.
+            let _ = self.events_fd.set(fd);
+            self.sync_event_fd(&mut inner);
+        }
+        drop(inner);
+        Ok(self.events_fd.get().map(|fd| fd.as_raw_fd()).unwrap_or(-1))
+    }
+
     /// Runs `attempt` until it stops saying `WouldBlock`, sleeping on the
-    /// condition variable in between (so no wake-up is lost), for at most
-    /// `timeout` (`None`: forever; zero: try once).
+    /// condition variable in between, for at most `timeout` (`None`:
+    /// forever; zero: try once). The lock is held from each attempt until
+    /// the wait begins, so no wake-up is lost.
     pub fn wait_for<R>(
         &self,
         timeout: Option<Duration>,
@@ -160,30 +213,57 @@ impl Shared {
             &mut dyn FnMut(SocketAddr, &[u8]),
         ) -> Result<R, SessionError>,
     ) -> Result<R, Error> {
-        let deadline = timeout.map(|t| Instant::now() + t);
-        let mut inner = self.lock();
-        loop {
-            match self.run_locked(&mut inner, &mut attempt) {
-                Err(SessionError::WouldBlock) => {}
-                other => return other.map_err(Error::from),
-            }
-            inner = match deadline {
-                None => self.cond.wait(inner).unwrap_or_else(|e| e.into_inner()),
-                Some(deadline) => {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        return Err(if timeout == Some(Duration::ZERO) {
-                            Error::Session(SessionError::WouldBlock)
-                        } else {
-                            Error::TimedOut
-                        });
-                    }
-                    self.cond
-                        .wait_timeout(inner, left)
-                        .unwrap_or_else(|e| e.into_inner())
-                        .0
+        TX.with(|tx| {
+            let mut tx = tx.borrow_mut();
+            let deadline = timeout.map(|t| Instant::now() + t);
+            let mut spun = timeout == Some(Duration::ZERO);
+            let mut inner = self.lock();
+            loop {
+                let result = self.run_with(&mut inner, &mut tx, &mut attempt);
+                if !matches!(result, Err(SessionError::WouldBlock)) {
+                    self.release(inner);
+                    self.send(&mut tx);
+                    return result.map_err(Error::from);
                 }
-            };
-        }
+                let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+                if left == Some(Duration::ZERO) {
+                    self.release(inner);
+                    self.send(&mut tx);
+                    return Err(if timeout == Some(Duration::ZERO) {
+                        Error::Session(SessionError::WouldBlock)
+                    } else {
+                        Error::TimedOut
+                    });
+                }
+                if !spun {
+                    // A reply usually comes within tens of microseconds:
+                    // spin for it once before paying for a futex sleep.
+                    spun = true;
+                    let seen = self.wakes.load(Ordering::Acquire);
+                    self.release(inner);
+                    self.send(&mut tx);
+                    let spin_until = Instant::now() + SPIN;
+                    while self.wakes.load(Ordering::Acquire) == seen && Instant::now() < spin_until
+                    {
+                        std::hint::spin_loop();
+                    }
+                    inner = self.lock();
+                    continue;
+                }
+                // Counted while the lock is held: a notifier that changes
+                // state after this point sees the count when it releases.
+                self.waiters.fetch_add(1, Ordering::AcqRel);
+                inner = match left {
+                    None => self.cond.wait(inner).unwrap_or_else(|e| e.into_inner()),
+                    Some(left) => {
+                        self.cond
+                            .wait_timeout(inner, left)
+                            .unwrap_or_else(|e| e.into_inner())
+                            .0
+                    }
+                };
+                self.waiters.fetch_sub(1, Ordering::AcqRel);
+            }
+        })
     }
 }

@@ -142,7 +142,7 @@ fn timeouts_and_non_blocking_calls() {
 fn events_and_the_event_fd() {
     let cfg = config(&[]);
     let listener = Listener::bind("127.0.0.1:0", &cfg).unwrap();
-    let fd = listener.event_fd();
+    let fd = listener.event_fd().unwrap();
     assert!(!sys::readable_within(fd, 0));
     let client = Session::dial(&listener.local_addr().to_string(), &cfg).unwrap();
     client.send(b"ping", WAIT).unwrap();

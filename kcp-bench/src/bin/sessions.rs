@@ -1,0 +1,556 @@
+//! Session benchmarks over real loopback UDP, one JSON line per case, in
+//! the shape of `kcpgo-peer bench` (tests/kcpgo-peer/README.md) so
+//! scripts/bench-sessions.sh can print them side by side.
+//!
+//! ```text
+//! sessions --case bulk|echo|many|idle [--crypt C] [--datashard N --parityshard M]
+//!          [--bytes N] [--messages M] [--size S] [--sessions K] [--seconds T] [--io-threads N]
+//! ```
+//! Settings as the issue names them: nodelay 1, interval 10, resend 2,
+//! nc 1 (mode fast3), windows 1024, MTU 1400, socket buffers 4 MiB.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use kcp_bench::json::Object;
+use kcp_core::config::Config;
+use kcp_core::runtime::{self, Event, Listener, Session};
+
+const WAIT: Option<Duration> = Some(Duration::from_secs(30));
+
+struct Args {
+    case: String,
+    crypt: String,
+    datashard: String,
+    parityshard: String,
+    bytes: u64,
+    messages: usize,
+    size: usize,
+    sessions: usize,
+    seconds: f64,
+    io_threads: usize,
+    remote: String,
+}
+
+fn parse_args() -> Args {
+    let mut a = Args {
+        case: "bulk".into(),
+        crypt: "null".into(),
+        datashard: "0".into(),
+        parityshard: "0".into(),
+        bytes: 256 << 20,
+        messages: 20_000,
+        size: 64,
+        sessions: 1000,
+        seconds: 5.0,
+        io_threads: 1,
+        remote: String::new(),
+    };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut i = 0;
+    while i < args.len() {
+        let value = args.get(i + 1).cloned().unwrap_or_default();
+        let num = |v: &str| -> f64 {
+            v.parse()
+                .unwrap_or_else(|_| fail(&format!("not a number: {v}")))
+        };
+        match args[i].as_str() {
+            "--case" => a.case = value,
+            "--crypt" => a.crypt = value,
+            "--datashard" => a.datashard = value,
+            "--parityshard" => a.parityshard = value,
+            "--bytes" => a.bytes = num(&value) as u64,
+            "--messages" => a.messages = num(&value) as usize,
+            "--size" => a.size = num(&value) as usize,
+            "--sessions" => a.sessions = num(&value) as usize,
+            "--seconds" => a.seconds = num(&value),
+            "--io-threads" => a.io_threads = num(&value) as usize,
+            "--remote" => a.remote = value,
+            other => fail(&format!("unknown argument {other}")),
+        }
+        i += 2;
+    }
+    a
+}
+
+fn fail(msg: &str) -> ! {
+    eprintln!("sessions: FAIL: {msg}");
+    std::process::exit(1)
+}
+
+fn config(a: &Args) -> Config {
+    let mut c = Config::default();
+    for (k, v) in [
+        ("mode", "fast3"),
+        ("sndwnd", "1024"),
+        ("rcvwnd", "1024"),
+        ("mtu", "1400"),
+        ("sockbuf", "4194304"),
+        ("crypt", a.crypt.as_str()),
+        ("key", "it's a secrect"),
+        ("datashard", a.datashard.as_str()),
+        ("parityshard", a.parityshard.as_str()),
+        ("max_sessions", "100000"),
+        ("backlog", "100000"),
+    ] {
+        c.set(k, v).unwrap_or_else(|e| fail(&e.to_string()));
+    }
+    c
+}
+
+fn settings(a: &Args) -> String {
+    Object::new()
+        .str("mode", "fast3")
+        .num("nodelay", 1.0)
+        .num("interval", 10.0)
+        .num("resend", 2.0)
+        .num("nc", 1.0)
+        .num("wnd", 1024.0)
+        .num("mtu", 1400.0)
+        .str("crypt", &a.crypt)
+        .str("datashard", &a.datashard)
+        .str("parityshard", &a.parityshard)
+        .num("io_threads", a.io_threads as f64)
+        .finish()
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn pattern(offset: u64, out: &mut [u8]) {
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = ((offset + i as u64) % 251) as u8;
+    }
+}
+
+fn pair(cfg: &Config) -> (Listener, Session, Session) {
+    let listener = Listener::bind("127.0.0.1:0", cfg).unwrap_or_else(|e| fail(&e.to_string()));
+    let client = Session::dial(&listener.local_addr().to_string(), cfg)
+        .unwrap_or_else(|e| fail(&e.to_string()));
+    client
+        .send(b"hello", WAIT)
+        .unwrap_or_else(|e| fail(&e.to_string()));
+    let server = listener
+        .accept(WAIT)
+        .unwrap_or_else(|e| fail(&e.to_string()));
+    let mut buf = [0u8; 16];
+    server
+        .recv(&mut buf, WAIT)
+        .unwrap_or_else(|e| fail(&e.to_string()));
+    (listener, client, server)
+}
+
+fn bulk(a: &Args) -> Object {
+    let cfg = config(a);
+    let (_listener, client, server) = pair(&cfg);
+    let n = a.bytes;
+    let started = Instant::now();
+    let reader = std::thread::spawn(move || {
+        // Verify every byte against the pattern, a block at a time.
+        let mut buf = vec![0u8; 1 << 16];
+        let mut want = vec![0u8; 1 << 16];
+        let mut got = 0u64;
+        while got < n {
+            let len = server
+                .recv(&mut buf, WAIT)
+                .unwrap_or_else(|e| fail(&format!("recv: {e}")));
+            pattern(got, &mut want[..len]);
+            if buf[..len] != want[..len] {
+                fail(&format!("bulk bytes differ near offset {got}"));
+            }
+            got += len as u64;
+        }
+        (started.elapsed(), server.stats().unwrap_or_default())
+    });
+    let mut msg = [0u8; 1300];
+    let mut sent = 0u64;
+    while sent < n {
+        let len = (n - sent).min(1300) as usize;
+        pattern(sent, &mut msg[..len]);
+        client
+            .send(&msg[..len], WAIT)
+            .unwrap_or_else(|e| fail(&format!("send: {e}")));
+        sent += len as u64;
+    }
+    let write_seconds = started.elapsed().as_secs_f64();
+    let (elapsed, server_stats) = reader.join().unwrap_or_else(|_| fail("reader panicked"));
+    let cs = client.stats().unwrap_or_default();
+    let secs = elapsed.as_secs_f64();
+    Object::new()
+        .num("bytes", n as f64)
+        .num("seconds", secs)
+        .num("mb_per_s", n as f64 / secs / 1e6)
+        .num("write_seconds", write_seconds)
+        .num("message_size", 1300.0)
+        .str("verified", "true")
+        .num("retrans_segs", cs.retransmits as f64)
+        .num("fast_retrans_segs", cs.fast_retransmits as f64)
+        .num("lost_segs", cs.lost_segments as f64)
+        .num("fec_recovered", server_stats.fec_recovered as f64)
+        .num("datagrams_sent", cs.out_packets as f64)
+}
+
+fn echo(a: &Args) -> Object {
+    let cfg = config(a);
+    let (_listener, client, server) = pair(&cfg);
+    let size = a.size;
+    let m = a.messages;
+    let echoer = std::thread::spawn(move || {
+        let mut buf = vec![0u8; 65536];
+        for _ in 0..m {
+            let n = server
+                .recv(&mut buf, WAIT)
+                .unwrap_or_else(|e| fail(&format!("recv: {e}")));
+            server
+                .send(&buf[..n], WAIT)
+                .unwrap_or_else(|e| fail(&format!("send: {e}")));
+        }
+        server
+    });
+    let msg: Vec<u8> = (0..size).map(|i| i as u8).collect();
+    let mut buf = vec![0u8; 65536];
+    let mut rtts = Vec::with_capacity(m);
+    let started = Instant::now();
+    for _ in 0..m {
+        let t = Instant::now();
+        client
+            .send(&msg, WAIT)
+            .unwrap_or_else(|e| fail(&format!("send: {e}")));
+        let n = client
+            .recv(&mut buf, WAIT)
+            .unwrap_or_else(|e| fail(&format!("recv: {e}")));
+        if buf[..n] != msg[..] {
+            fail("echo differs");
+        }
+        rtts.push(t.elapsed().as_secs_f64() * 1e6);
+    }
+    let secs = started.elapsed().as_secs_f64();
+    drop(echoer.join());
+    let avg = rtts.iter().sum::<f64>() / rtts.len().max(1) as f64;
+    rtts.sort_by(f64::total_cmp);
+    Object::new()
+        .num("messages", m as f64)
+        .num("size", size as f64)
+        .num("seconds", secs)
+        .num("rtt_us_p50", percentile(&rtts, 50.0))
+        .num("rtt_us_p99", percentile(&rtts, 99.0))
+        .num("rtt_us_avg", avg)
+}
+
+/// The server side of `many` and `idle`: one thread, one event loop,
+/// echoing whatever arrives (ENet-style), until `stop`.
+fn serve_events(listener: Listener, stop: std::sync::Arc<std::sync::atomic::AtomicBool>) -> u64 {
+    use std::sync::atomic::Ordering;
+    let mut sessions: HashMap<runtime::SessionId, Session> = HashMap::new();
+    let mut buf = vec![0u8; 65536];
+    while !stop.load(Ordering::Relaxed) {
+        let event = match listener.poll_event(Some(Duration::from_millis(50))) {
+            Ok(Some(event)) => event,
+            Ok(None) => continue,
+            Err(e) => fail(&format!("poll: {e}")),
+        };
+        let id = match event {
+            Event::Accepted(s) => {
+                let id = s.id();
+                sessions.insert(id, s);
+                id
+            }
+            Event::Readable(id) => id,
+            Event::Closed(id, _) => {
+                sessions.remove(&id);
+                continue;
+            }
+            Event::Writable(_) => continue,
+        };
+        if let Some(s) = sessions.get(&id) {
+            while let Ok(n) = s.recv(&mut buf, Some(Duration::ZERO)) {
+                let _ = s.send(&buf[..n], Some(Duration::ZERO));
+            }
+        }
+    }
+    listener.stats().datagrams_in
+}
+
+/// Client sessions driven by one thread through their event descriptors
+/// (epoll via mio), ping-ponging until `until`.
+struct Clients {
+    sessions: Vec<Session>,
+    sent_at: Vec<Instant>,
+}
+
+fn many(a: &Args) -> Object {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let cfg = config(a);
+    let listener = Listener::bind("127.0.0.1:0", &cfg).unwrap_or_else(|e| fail(&e.to_string()));
+    let addr = listener.local_addr().to_string();
+    let stop = Arc::new(AtomicBool::new(false));
+    let server = {
+        let stop = stop.clone();
+        std::thread::spawn(move || serve_events(listener, stop))
+    };
+    let msg: Vec<u8> = (0..a.size).map(|i| i as u8).collect();
+    let establish = Instant::now();
+    let mut clients = Clients {
+        sessions: (0..a.sessions)
+            .map(|_| Session::dial(&addr, &cfg).unwrap_or_else(|e| fail(&e.to_string())))
+            .collect(),
+        sent_at: vec![Instant::now(); a.sessions],
+    };
+    let mut poll = mio::Poll::new().unwrap_or_else(|e| fail(&e.to_string()));
+    for (i, s) in clients.sessions.iter().enumerate() {
+        let fd = s.event_fd().unwrap_or_else(|e| fail(&e.to_string()));
+        poll.registry()
+            .register(
+                &mut mio::unix::SourceFd(&fd),
+                mio::Token(i),
+                mio::Interest::READABLE,
+            )
+            .unwrap_or_else(|e| fail(&e.to_string()));
+    }
+    for (i, s) in clients.sessions.iter().enumerate() {
+        clients.sent_at[i] = Instant::now();
+        s.send(&msg, WAIT).unwrap_or_else(|e| fail(&e.to_string()));
+    }
+    let mut events = mio::Events::with_capacity(1024);
+    let mut buf = vec![0u8; 65536];
+    let mut established = vec![false; a.sessions];
+    let mut n_established = 0;
+    let mut window: Option<(Instant, Instant)> = None;
+    let mut rtts = Vec::new();
+    let mut messages = 0u64;
+    let (win_start, win_end) = loop {
+        if let Some((start, end)) = window {
+            if Instant::now() >= end {
+                break (start, end);
+            }
+        }
+        poll.poll(&mut events, Some(Duration::from_millis(100)))
+            .unwrap_or_else(|e| fail(&e.to_string()));
+        for ev in events.iter() {
+            let i = ev.token().0;
+            let s = &clients.sessions[i];
+            // Drain the session's events so its descriptor goes quiet.
+            while let Ok(Some(_)) = s.poll_event(Some(Duration::ZERO)) {}
+            while let Ok(n) = s.recv(&mut buf, Some(Duration::ZERO)) {
+                if n != msg.len() {
+                    fail("echo of the wrong size");
+                }
+                let now = Instant::now();
+                if !established[i] {
+                    established[i] = true;
+                    n_established += 1;
+                    if n_established == a.sessions {
+                        window = Some((now, now + Duration::from_secs_f64(a.seconds)));
+                    }
+                } else if let Some((start, end)) = window {
+                    if clients.sent_at[i] >= start && now <= end {
+                        rtts.push(now.duration_since(clients.sent_at[i]).as_secs_f64() * 1e6);
+                        messages += 1;
+                    }
+                }
+                clients.sent_at[i] = now;
+                s.send(&msg, WAIT).unwrap_or_else(|e| fail(&e.to_string()));
+            }
+        }
+        if window.is_none() && establish.elapsed() > Duration::from_secs(60) {
+            fail(&format!(
+                "only {n_established} of {} sessions established",
+                a.sessions
+            ));
+        }
+    };
+    let establish_seconds = win_start.duration_since(establish).as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    let retrans: u64 = clients
+        .sessions
+        .iter()
+        .filter_map(|s| s.stats().ok())
+        .map(|s| s.retransmits)
+        .sum();
+    drop(clients);
+    let _ = server.join();
+    let secs = win_end.duration_since(win_start).as_secs_f64();
+    let avg = rtts.iter().sum::<f64>() / rtts.len().max(1) as f64;
+    rtts.sort_by(f64::total_cmp);
+    Object::new()
+        .num("sessions", a.sessions as f64)
+        .num("seconds", secs)
+        .num("messages", messages as f64)
+        .num("messages_per_s", messages as f64 / secs)
+        .num("rtt_us_p50", percentile(&rtts, 50.0))
+        .num("rtt_us_p99", percentile(&rtts, 99.0))
+        .num("rtt_us_avg", avg)
+        .num("establish_seconds", establish_seconds)
+        .num("retrans_segs", retrans as f64)
+}
+
+/// RSS (KiB) and CPU seconds of process `pid` ("self" for this one).
+fn proc_usage(pid: &str) -> (f64, f64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let rss = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(f64::NAN);
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command name (which may hold spaces) in parentheses;
+    // utime and stime are the 12th and 13th of them, in USER_HZ (100 on Linux).
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(f64::NAN)
+    };
+    (rss, (ticks(11) + ticks(12)) / 100.0)
+}
+
+/// `idle`: the server here, the clients in a child process, so each
+/// side's memory and CPU are its own.
+fn idle(a: &Args) -> Object {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let cfg = config(a);
+    let (rss_before, _) = proc_usage("self");
+    let listener = Listener::bind("127.0.0.1:0", &cfg).unwrap_or_else(|e| fail(&e.to_string()));
+    let addr = listener.local_addr().to_string();
+    let stop = Arc::new(AtomicBool::new(false));
+    let server = {
+        let stop = stop.clone();
+        std::thread::spawn(move || serve_events(listener, stop))
+    };
+    let exe = std::env::current_exe().unwrap_or_else(|e| fail(&e.to_string()));
+    let mut child = Command::new(exe)
+        .args([
+            "--case",
+            "idle-clients",
+            "--remote",
+            &addr,
+            "--sessions",
+            &a.sessions.to_string(),
+        ])
+        .args([
+            "--crypt",
+            &a.crypt,
+            "--datashard",
+            &a.datashard,
+            "--parityshard",
+            &a.parityshard,
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| fail(&format!("spawn the clients: {e}")));
+    let pid = child.id().to_string();
+    let mut lines =
+        BufReader::new(child.stdout.take().unwrap_or_else(|| fail("no stdout"))).lines();
+    let ready = lines
+        .next()
+        .and_then(Result::ok)
+        .unwrap_or_else(|| fail("the clients died"));
+    let establish_seconds: f64 = ready
+        .strip_prefix("ready ")
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| fail(&format!("unexpected from the clients: {ready}")));
+    let (rss_server, cpu_server0) = proc_usage("self");
+    let (rss_client, cpu_client0) = proc_usage(&pid);
+    let t0 = Instant::now();
+    // The measuring window itself.
+    std::thread::sleep(Duration::from_secs_f64(a.seconds));
+    let secs = t0.elapsed().as_secs_f64();
+    let (_, cpu_server1) = proc_usage("self");
+    let (_, cpu_client1) = proc_usage(&pid);
+    let server_stats = {
+        stop.store(true, Ordering::Relaxed);
+        server.join().unwrap_or_else(|_| fail("server panicked"))
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(b"stop\n");
+    }
+    let _ = child.wait();
+    let n = a.sessions as f64;
+    let server_kib = (rss_server - rss_before) / n;
+    Object::new()
+        .num("sessions", n)
+        .num("rss_kib_per_session", server_kib)
+        .num("cpu_percent", (cpu_server1 - cpu_server0) / secs * 100.0)
+        .num("rss_kib_per_client_session", rss_client / n)
+        .num(
+            "client_cpu_percent",
+            (cpu_client1 - cpu_client0) / secs * 100.0,
+        )
+        .num("rss_kib_per_pair", server_kib + rss_client / n)
+        .num("server_datagrams_in", server_stats as f64)
+        .num("establish_seconds", establish_seconds)
+        .num("seconds", secs)
+}
+
+/// The client half of `idle`: dials, echoes once per session, reports
+/// "ready", then sits idle until told to stop.
+fn idle_clients(a: &Args) {
+    use std::io::BufRead;
+    let cfg = config(a);
+    let started = Instant::now();
+    let msg = [7u8; 16];
+    let mut buf = [0u8; 64];
+    let mut clients = Vec::with_capacity(a.sessions);
+    // 64 dials in flight, as the kcp-go side does.
+    for chunk in 0..a.sessions.div_ceil(64) {
+        let batch: Vec<Session> = (0..64.min(a.sessions - chunk * 64))
+            .map(|_| Session::dial(&a.remote, &cfg).unwrap_or_else(|e| fail(&e.to_string())))
+            .collect();
+        for s in &batch {
+            s.send(&msg, WAIT).unwrap_or_else(|e| fail(&e.to_string()));
+        }
+        for s in &batch {
+            let n = s
+                .recv(&mut buf, WAIT)
+                .unwrap_or_else(|e| fail(&format!("establish: {e}")));
+            if buf[..n] != msg {
+                fail("echo differs");
+            }
+        }
+        clients.extend(batch);
+    }
+    println!("ready {}", started.elapsed().as_secs_f64());
+    let mut line = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut line);
+    drop(clients);
+}
+
+fn main() {
+    let a = parse_args();
+    if let Err(e) = runtime::set_io_threads(a.io_threads) {
+        fail(&e.to_string());
+    }
+    let figures = match a.case.as_str() {
+        "bulk" => bulk(&a),
+        "echo" => echo(&a),
+        "many" => many(&a),
+        "idle" => idle(&a),
+        "idle-clients" => {
+            idle_clients(&a);
+            return;
+        }
+        other => fail(&format!("unknown case {other}: bulk, echo, many, idle")),
+    };
+    let line = Object::new().str("impl", "kcp-rs").str("case", &a.case);
+    let body = figures.finish();
+    let head = line.finish();
+    // Splice: {"impl":..,"case":.., <figures>, "settings":{..}}
+    println!(
+        "{}, {}, \"settings\": {}}}",
+        &head[..head.len() - 1],
+        &body[1..body.len() - 1],
+        settings(&a)
+    );
+}
