@@ -541,6 +541,11 @@ impl Arq {
         self.urgent || self.acklist.len() >= ack_batch || !self.snd_queue.is_empty()
     }
 
+    /// Segments queued and not yet sent (held back by the windows).
+    pub fn queued(&self) -> usize {
+        self.snd_queue.len()
+    }
+
     /// Segments waiting to be sent or acknowledged.
     pub fn wait_snd(&self) -> usize {
         self.snd_queue.len() + self.in_flight

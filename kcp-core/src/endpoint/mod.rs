@@ -538,7 +538,11 @@ impl Endpoint {
                 live.readable_announced = true;
                 raise |= READABLE;
             }
-            if live.write_blocked && live.conn.wait_snd() < usize::from(live.conn.arq().snd_wnd()) {
+            // Hysteresis: a blocked sender wakes once a quarter of the
+            // window has drained, and then sends a burst, instead of waking
+            // for every ACK.
+            let room = usize::from(live.conn.arq().snd_wnd()) * 3 / 4;
+            if live.write_blocked && live.conn.wait_snd() <= room {
                 live.write_blocked = false;
                 raise |= WRITABLE;
             }
@@ -729,9 +733,15 @@ impl Endpoint {
             live.write_blocked = true;
             return Err(SessionError::WouldBlock);
         }
+        // With segments already held back by the windows, this one cannot
+        // go out now either: the ACKs that open the window will send the
+        // queue in batches (`flush_input`), sparing a system call per send.
+        let held_back = live.conn.arq().queued() > 0;
         let n = live.conn.send(data)?;
-        let remote = live.remote;
-        live.conn.flush(ms32(now), &mut |d: &[u8]| out(remote, d));
+        if !held_back {
+            let remote = live.remote;
+            live.conn.flush(ms32(now), &mut |d: &[u8]| out(remote, d));
+        }
         self.settle(now, id, out);
         Ok(n)
     }

