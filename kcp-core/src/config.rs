@@ -117,7 +117,10 @@ pub struct Config {
     pub dscp: u8,
     /// Socket buffer size in bytes (0 = the system's).
     pub sockbuf: usize,
-    /// Keepalive period in seconds (0 = off).
+    /// Seconds of silence from the peer after which a session asks for its
+    /// window (a WASK segment; every KCP peer, kcp-go included, answers
+    /// with WINS), so a quiet but live peer does not hit `idle_timeout`.
+    /// 0 (the default) = off, and idle sessions send nothing at all.
     pub keepalive: u32,
     /// Close a session silent for this many seconds (0 = never).
     pub idle_timeout: u32,
@@ -159,7 +162,7 @@ impl Default for Config {
             conv: None,
             dscp: 0,
             sockbuf: 0,
-            keepalive: 10,
+            keepalive: 0,
             idle_timeout: 0,
             max_sessions: 4096,
             sessions_per_addr: 1,

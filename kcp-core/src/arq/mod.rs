@@ -541,6 +541,12 @@ impl Arq {
         self.urgent || self.acklist.len() >= ack_batch || !self.snd_queue.is_empty()
     }
 
+    /// Asks the peer for its window at the next flush (a WASK segment,
+    /// answered with WINS): a keepalive that any KCP peer understands.
+    pub fn ask_window(&mut self) {
+        self.probe |= ASK_SEND;
+    }
+
     /// Segments queued and not yet sent (held back by the windows).
     pub fn queued(&self) -> usize {
         self.snd_queue.len()

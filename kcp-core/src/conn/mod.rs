@@ -261,6 +261,12 @@ impl Conn {
         (!self.arq.is_idle()).then(|| self.arq.next_update(now))
     }
 
+    /// Sends a keepalive (see [`Arq::ask_window`]) through `out` now.
+    pub fn keepalive<F: FnMut(&[u8])>(&mut self, now: u32, out: &mut F) {
+        self.arq.ask_window();
+        self.flush(now, out);
+    }
+
     /// Gives back memory an idle connection does not need (see
     /// [`Arq::trim`]).
     pub fn trim(&mut self) {

@@ -189,6 +189,8 @@ struct Live {
     /// `Some(deadline, reason)` once a graceful close has begun.
     closing: Option<(u64, CloseReason)>,
     last_input: u64,
+    /// When the last keepalive went out.
+    last_keepalive: u64,
     /// The deadline of this session's newest timer entry.
     armed: Option<u64>,
     /// Got input in the current batch: flush (ACKs) at its end.
@@ -490,6 +492,7 @@ impl Endpoint {
 
     /// Runs every session whose timer is due.
     pub fn handle_timeout<O: FnMut(SocketAddr, &[u8]) + ?Sized>(&mut self, now: u64, out: &mut O) {
+        let keepalive_ms = u64::from(self.config.keepalive) * 1000;
         while let Some(&Reverse((at, id))) = self.timers.peek() {
             if at > now {
                 break;
@@ -503,7 +506,12 @@ impl Endpoint {
             }
             live.armed = None;
             let remote = live.remote;
-            live.conn.update(ms32(now), &mut |d: &[u8]| out(remote, d));
+            let mut send = |d: &[u8]| out(remote, d);
+            if keepalive_ms > 0 && now >= live.last_input.max(live.last_keepalive) + keepalive_ms {
+                live.last_keepalive = now;
+                live.conn.keepalive(ms32(now), &mut send);
+            }
+            live.conn.update(ms32(now), &mut send);
             self.settle(now, id, out);
         }
     }
@@ -516,6 +524,7 @@ impl Endpoint {
         out: &mut O,
     ) {
         let idle_ms = u64::from(self.config.idle_timeout) * 1000;
+        let keepalive_ms = u64::from(self.config.keepalive) * 1000;
         let Some(live) = self.live_mut(id) else {
             return;
         };
@@ -552,13 +561,15 @@ impl Endpoint {
             // Idle: thousands of sessions may sit like this for hours.
             live.conn.trim();
         }
+        let mut wake_at = |at: u64| deadline = Some(deadline.map_or(at, |d: u64| d.min(at)));
         if idle_ms > 0 {
-            deadline = Some(deadline.map_or(live.last_input + idle_ms, |d| {
-                d.min(live.last_input + idle_ms)
-            }));
+            wake_at(live.last_input + idle_ms);
+        }
+        if keepalive_ms > 0 {
+            wake_at(live.last_input.max(live.last_keepalive) + keepalive_ms);
         }
         if let Some((until, _)) = live.closing {
-            deadline = Some(deadline.map_or(until, |d| d.min(until)));
+            wake_at(until);
         }
         if let Some(at) = deadline {
             if live.armed.map_or(true, |armed| at < armed) {
@@ -643,6 +654,7 @@ impl Endpoint {
             origin,
             closing: None,
             last_input: now,
+            last_keepalive: now,
             armed: None,
             dirty: false,
             in_backlog: false,
@@ -758,6 +770,10 @@ impl Endpoint {
         let result = live.conn.recv(buf);
         if live.conn.peek_size().is_none() {
             live.readable_announced = false;
+            // A readable event still queued would now be stale.
+            if let Some(slot) = self.slot_mut(id) {
+                slot.pending &= !READABLE;
+            }
         }
         match result {
             Ok(n) => {

@@ -427,3 +427,37 @@ fn release_and_listener_close() {
         .iter()
         .all(|s| matches!(s.state, State::Free)));
 }
+
+#[test]
+fn keepalive_holds_a_quiet_session_open() {
+    let (mut net, c) = server_and_client(
+        &config(&[("idle_timeout", "2")]),
+        &config(&[("keepalive", "1")]),
+    );
+    net.send(addr(5000), c, b"x").unwrap();
+    net.run(20);
+    let s = net.ep(addr(SERVER)).accept().unwrap();
+    assert_eq!(net.recv(addr(SERVER), s).unwrap(), b"x");
+    // Ten seconds with no application data: the client's WASKs (and the
+    // server's WINS answers) keep both sides alive.
+    net.run(10_000);
+    assert!(net.ep(addr(SERVER)).status(s).is_ok());
+    assert!(net.ep(addr(5000)).status(c).is_ok());
+    // And only a keepalive's worth of traffic went by: ~1 WASK + 1 WINS a second.
+    let sent = net.ep(addr(5000)).session_stats(c).unwrap().out_packets;
+    assert!((8..=14).contains(&sent), "{sent} datagrams in 10 s");
+    net.send(addr(5000), c, b"still here").unwrap();
+    net.run(20);
+    assert_eq!(net.recv(addr(SERVER), s).unwrap(), b"still here");
+}
+
+#[test]
+fn a_drained_session_has_no_stale_readable_event() {
+    let cfg = config(&[]);
+    let (mut net, c) = server_and_client(&cfg, &cfg);
+    net.send(addr(5000), c, b"one").unwrap();
+    net.run(5);
+    let s = net.ep(addr(SERVER)).accept().unwrap();
+    assert_eq!(net.recv(addr(SERVER), s).unwrap(), b"one");
+    assert_eq!(net.events(addr(SERVER)), []);
+}

@@ -78,8 +78,6 @@ pub(crate) mod clock {
     }
 }
 
-static THREADS: AtomicUsize = AtomicUsize::new(0);
-
 struct Runtime {
     drivers: Vec<Arc<DriverHandle>>,
     next_driver: AtomicUsize,
@@ -88,40 +86,49 @@ struct Runtime {
 
 static RUNTIME: OnceLock<Result<Runtime, String>> = OnceLock::new();
 
-/// Sets how many I/O threads the runtime starts (1..=64). Only before the
-/// first listener or session exists; afterwards it returns an error.
+/// Starts the runtime with `n` I/O threads (1..=64) now. Only before the
+/// first listener or session exists (which starts it with the environment
+/// variable `KCP_IO_THREADS`, or one thread); afterwards it is an error.
 pub fn set_io_threads(n: usize) -> Result<(), Error> {
     if !(1..=64).contains(&n) {
         return Err(Error::Config(format!("io threads: {n} is not in 1..=64")));
     }
-    if RUNTIME.get().is_some() {
+    let mut started_here = false;
+    let result = RUNTIME.get_or_init(|| {
+        started_here = true;
+        start_runtime(n)
+    });
+    if !started_here {
         return Err(Error::Config(
             "io threads: the runtime has already started".into(),
         ));
     }
-    THREADS.store(n, Ordering::Relaxed);
-    Ok(())
+    result
+        .as_ref()
+        .map(drop)
+        .map_err(|e| Error::Runtime(e.clone()))
+}
+
+fn start_runtime(n: usize) -> Result<Runtime, String> {
+    let drivers = (0..n)
+        .map(|i| driver::spawn(format!("kcp-io-{i}")))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("cannot start the I/O threads: {e}"))?;
+    Ok(Runtime {
+        drivers,
+        next_driver: AtomicUsize::new(0),
+        next_token: AtomicUsize::new(0),
+    })
 }
 
 fn runtime() -> Result<&'static Runtime, Error> {
     let result = RUNTIME.get_or_init(|| {
-        let mut n = THREADS.load(Ordering::Relaxed);
-        if n == 0 {
-            n = std::env::var("KCP_IO_THREADS")
-                .ok()
-                .and_then(|v| v.trim().parse().ok())
-                .filter(|n| (1..=64).contains(n))
-                .unwrap_or(1);
-        }
-        let drivers = (0..n)
-            .map(|i| driver::spawn(format!("kcp-io-{i}")))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| format!("cannot start the I/O threads: {e}"))?;
-        Ok(Runtime {
-            drivers,
-            next_driver: AtomicUsize::new(0),
-            next_token: AtomicUsize::new(0),
-        })
+        let n = std::env::var("KCP_IO_THREADS")
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .filter(|n| (1..=64).contains(n))
+            .unwrap_or(1);
+        start_runtime(n)
     });
     result.as_ref().map_err(|e| Error::Runtime(e.clone()))
 }
