@@ -20,10 +20,16 @@
 #include <stdbool.h>
 
 /* Opaque handles (see the structs below): the bring-your-own-transport ARQ,
-   connection settings, and a kcp-go compatible connection without a socket. */
+   connection settings, a kcp-go compatible connection without a socket,
+   and the managed sessions over UDP: a listener and a session. */
 typedef struct kcp_arq kcp_arq;
 typedef struct kcp_config kcp_config;
 typedef struct kcp_conn kcp_conn;
+typedef struct kcp_listener kcp_listener;
+typedef struct kcp_session kcp_session;
+
+/* What kcp_listener_poll and kcp_session_poll fill (defined below). */
+typedef struct kcp_event kcp_event;
 
 /*
  ikcp's loss recovery, exactly: fast resend counts every ACK of a later
@@ -108,6 +114,56 @@ typedef struct kcp_conn kcp_conn;
 #define KCP_EPROTO -12
 
 /*
+ A new session arrived. `session` is a new handle owned by the caller,
+ to release with kcp_session_free (as if from kcp_listener_accept).
+ */
+#define KCP_EVENT_ACCEPTED 1
+
+/*
+ `session` has a message to receive: call kcp_session_recv until it
+ returns KCP_EAGAIN. Announced once until the session is drained.
+ */
+#define KCP_EVENT_READABLE 2
+
+/*
+ `session` has room to send again after a send returned KCP_EAGAIN.
+ */
+#define KCP_EVENT_WRITABLE 3
+
+/*
+ `session` has closed, for the reason in `reason` (a KCP_CLOSE_*
+ value). Its handle stays valid, and answers KCP_ECLOSED, until freed.
+ */
+#define KCP_EVENT_CLOSED 4
+
+/*
+ kcp_session_close was called (and its queued data has gone out, or
+ the `linger` time passed).
+ */
+#define KCP_CLOSE_LOCAL 1
+
+/*
+ The peer stopped acknowledging: a segment was sent `dead_link` times.
+ */
+#define KCP_CLOSE_DEAD_LINK 2
+
+/*
+ Nothing arrived from the peer for `idle_timeout` seconds. The kcp-go
+ format has no close message: this is how a peer's close is seen.
+ */
+#define KCP_CLOSE_IDLE_TIMEOUT 3
+
+/*
+ The session's listener was closed or freed.
+ */
+#define KCP_CLOSE_LISTENER_CLOSED 4
+
+/*
+ The peer started a new session from the same address (it restarted).
+ */
+#define KCP_CLOSE_REPLACED 5
+
+/*
  A KCP control block for one conversation, driven by the caller: feed it
  datagrams with kcp_arq_input, call kcp_arq_update on time, and it hands
  the datagrams to send to its output callback.
@@ -137,6 +193,36 @@ struct kcp_config;
  between threads).
  */
 struct kcp_conn;
+
+/*
+ A UDP socket accepting KCP sessions (kcp-go compatible), served by the
+ library's I/O threads.
+
+ Created by kcp_listen, owned by the caller, released by
+ kcp_listener_free. Closing (kcp_listener_close) and freeing are
+ separate: a closed listener still answers its stats and addresses and
+ still delivers the KCP_EVENT_CLOSED events of its sessions.
+
+ Thread-safe: every function may be called on the same handle from any
+ number of threads at once (one thread accepting while others poll),
+ except kcp_listener_free, which must be the last call.
+ */
+struct kcp_listener;
+
+/*
+ One KCP session over UDP, kcp-go compatible.
+
+ Created by kcp_dial (a session with its own socket), or by a listener
+ (kcp_listener_accept, kcp_listener_connect, a KCP_EVENT_ACCEPTED
+ event); owned by the caller, released by kcp_session_free. Closing
+ (kcp_session_close) and freeing are separate: a closed handle answers
+ KCP_ECLOSED and can still be named by a KCP_EVENT_CLOSED event.
+
+ Thread-safe: every function may be called on the same handle from any
+ number of threads at once (one thread blocked in kcp_session_recv while
+ another sends), except kcp_session_free, which must be the last call.
+ */
+struct kcp_session;
 
 /*
  Receives every datagram a kcp_arq handle emits, from inside
@@ -283,6 +369,83 @@ struct kcp_conn_stats {
      Datagrams the ARQ refused (KCPInErrors).
      */
     uint64_t kcp_in_errors;
+};
+
+/*
+ Counters of a listener's socket: what it admitted, and what it dropped
+ and why. Filled by kcp_listener_stats; plain data owned by the caller.
+ C has no typedef for it: write `struct kcp_endpoint_stats`.
+ */
+struct kcp_endpoint_stats {
+    /*
+     Datagrams received.
+     */
+    uint64_t datagrams_in;
+    /*
+     Refused by the packet protection (bad checksum: another key or
+     cipher, or damage; or too short).
+     */
+    uint64_t crypt_errors;
+    /*
+     Decrypted, but too short to name a conversation.
+     */
+    uint64_t malformed;
+    /*
+     From an address other than a dialed session's peer.
+     */
+    uint64_t foreign_source;
+    /*
+     For no session, and not allowed to open one (listener closed, a
+     parity packet or mid-stream segment from an unknown address, ...).
+     */
+    uint64_t unroutable;
+    /*
+     New sessions refused because the accept backlog was full.
+     */
+    uint64_t backlog_full;
+    /*
+     New sessions refused because `max_sessions` were open.
+     */
+    uint64_t session_limit;
+    /*
+     Sessions accepted.
+     */
+    uint64_t accepted;
+    /*
+     Accepted sessions replaced by a new conv from their address.
+     */
+    uint64_t replaced;
+    /*
+     Datagrams dropped because the socket's send buffer stayed full
+     (KCP retransmits them).
+     */
+    uint64_t send_drops;
+};
+
+/*
+ One event, filled by kcp_listener_poll or kcp_session_poll. Plain data
+ owned by the caller.
+ */
+struct kcp_event {
+    /*
+     KCP_EVENT_ACCEPTED, KCP_EVENT_READABLE, KCP_EVENT_WRITABLE or
+     KCP_EVENT_CLOSED.
+     */
+    int type;
+    /*
+     For KCP_EVENT_CLOSED, why: a KCP_CLOSE_* value; 0 otherwise.
+     */
+    int reason;
+    /*
+     The session concerned: the very handle the application holds
+     (for KCP_EVENT_ACCEPTED, a new one it now owns).
+     */
+    struct kcp_session *session;
+    /*
+     The session's userdata (kcp_session_set_userdata) when the event was
+     polled; NULL for a new session.
+     */
+    void *userdata;
 };
 
 #ifdef __cplusplus
@@ -797,6 +960,463 @@ const char *kcp_strerror(int code);
  Thread-safety: safe to call from any thread; each thread has its own message.
  */
 const char *kcp_last_error(void);
+
+/*
+ Binds `addr` ("host:port", e.g. "0.0.0.0:4000", "[::]:4000"; port 0
+ lets the OS pick, see kcp_listener_local_addr) and starts accepting
+ sessions with `config`'s settings (copied: the configuration may be
+ changed or freed afterwards). Key `reuseport` lets several listeners
+ share a port.
+
+ On success `*out` receives a handle owned by the caller, to release
+ with kcp_listener_free.
+
+ Returns 0; KCP_EINVAL for a NULL pointer, an address that does not
+ parse or resolve, or settings a session cannot use; KCP_EIO if the
+ socket cannot be bound (kcp_last_error keeps the system's words, e.g.
+ "Address already in use") or the I/O threads cannot start. `*out` is
+ untouched on error.
+
+ Thread-safety: safe to call from any thread; `config` must not be
+ changed by another thread meanwhile.
+
+ # Safety
+ `addr` is NULL or a NUL-terminated string; `config` is NULL or a live
+ kcp_config; `out` is NULL or writable.
+ */
+int kcp_listen(const char *addr, const struct kcp_config *config, struct kcp_listener **out);
+
+/*
+ Takes the next accepted session, waiting for one: `timeout_ms` 0 does
+ not wait, -1 waits forever, > 0 waits that many milliseconds. (Or let
+ kcp_listener_poll hand them out as KCP_EVENT_ACCEPTED events.)
+
+ On success `*out` receives a handle owned by the caller, to release
+ with kcp_session_free; its events come from kcp_listener_poll.
+
+ Returns 0; KCP_EAGAIN if none is waiting and `timeout_ms` is 0;
+ KCP_ETIMEDOUT if none came in time; KCP_ECLOSED once the listener is
+ closed; KCP_EINVAL for a NULL pointer or a bad `timeout_ms`. `*out` is
+ untouched on error.
+
+ Thread-safety: safe to call from any thread, concurrently with any
+ call on the handle but kcp_listener_free; each session goes to one
+ caller. Take sessions either here or from KCP_EVENT_ACCEPTED events,
+ not both at once on different threads: an event about a session being
+ accepted (READABLE for the data it came with) can reach a concurrent
+ kcp_listener_poll before this call has returned the handle, and is
+ then dropped. Either way, a new session may already hold messages.
+
+ # Safety
+ `listener` is NULL or a live handle; `out` is NULL or writable.
+ */
+int kcp_listener_accept(struct kcp_listener *listener, int timeout_ms, struct kcp_session **out);
+
+/*
+ Opens a session to `remote` ("host:port") from this listener's own
+ socket and port, so a P2P node is client and server on one port (and
+ one NAT mapping). The conv comes from the configuration or the OS
+ random generator. Nothing is sent until the first message.
+
+ On success `*out` receives a handle owned by the caller, to release
+ with kcp_session_free; its events come from kcp_listener_poll.
+
+ Returns 0; KCP_ECLOSED once the listener is closed; KCP_ELIMIT if it
+ holds `max_sessions` sessions; KCP_EINVAL for a NULL pointer or an
+ address that does not parse or resolve. `*out` is untouched on error.
+
+ Thread-safety: safe to call from any thread, concurrently with any
+ call on the handle but kcp_listener_free.
+
+ # Safety
+ `listener` is NULL or a live handle; `remote` is NULL or a
+ NUL-terminated string; `out` is NULL or writable.
+ */
+int kcp_listener_connect(struct kcp_listener *listener,
+                         const char *remote,
+                         struct kcp_session **out);
+
+/*
+ Writes the bound address as a NUL-terminated "ip:port" ("[ip]:port"
+ for IPv6), with the port the OS picked, into `buf`, which holds `cap`
+ bytes (64 is always enough). Works on a closed listener too.
+
+ Returns the string's length (without the NUL); KCP_ENOBUFS if `cap` is
+ too small (nothing is written); KCP_EINVAL for a NULL handle or `buf`.
+
+ Thread-safety: safe to call from any thread, concurrently with any
+ call on the handle but kcp_listener_free.
+
+ # Safety
+ `listener` is NULL or a live handle; `buf` is NULL or writable for
+ `cap` bytes.
+ */
+int kcp_listener_local_addr(const struct kcp_listener *listener, char *buf, size_t cap);
+
+/*
+ Stops accepting and closes every session of the listener gracefully
+ (queued data keeps going out until acknowledged or `linger` ms pass);
+ each session handle the application holds stays valid, answers
+ KCP_ECLOSED, and gets a KCP_EVENT_CLOSED event (reason
+ KCP_CLOSE_LISTENER_CLOSED). The listener handle stays valid too:
+ release it with kcp_listener_free.
+
+ Returns 0; KCP_ECLOSED if it was already closed; KCP_EINVAL for a NULL
+ handle.
+
+ Thread-safety: safe to call from any thread, concurrently with any
+ call on the handle but kcp_listener_free (exactly one of two racing
+ closes returns 0).
+
+ # Safety
+ `listener` is NULL or a live handle.
+ */
+int kcp_listener_close(struct kcp_listener *listener);
+
+/*
+ Releases a listener handle, closing it first if needed (see
+ kcp_listener_close: its sessions close too, but their handles stay
+ valid until kcp_session_free, in any order). NULL is accepted and does
+ nothing.
+
+ The handle must not be used afterwards (use after free is undefined);
+ freeing it twice is undefined.
+
+ Thread-safety: must be the last call on the handle: no other thread
+ may be using it or use it later.
+
+ # Safety
+ `listener` is NULL or a live handle, not in use by any other call.
+ */
+void kcp_listener_free(struct kcp_listener *listener);
+
+/*
+ Copies the listener's socket counters into `*out` (caller-owned,
+ written only on success). Works on a closed listener too.
+
+ Returns 0; KCP_EINVAL for a NULL handle or `out`.
+
+ Thread-safety: safe to call from any thread, concurrently with any
+ call on the handle but kcp_listener_free.
+
+ # Safety
+ `listener` is NULL or a live handle; `out` is NULL or writable.
+ */
+int kcp_listener_stats(const struct kcp_listener *listener, struct kcp_endpoint_stats *out);
+
+/*
+ Takes the next event of the listener and of the sessions it gave out,
+ for game loops: KCP_EVENT_ACCEPTED (a new session handle, now the
+ caller's), KCP_EVENT_READABLE, KCP_EVENT_WRITABLE, KCP_EVENT_CLOSED.
+ `event.session` is the very handle the application holds, and
+ `event.userdata` its userdata; events of sessions already freed are
+ skipped. Waits for one: `timeout_ms` 0 does not wait, -1 waits
+ forever, > 0 waits that many milliseconds. Closed listeners still
+ deliver their sessions' KCP_EVENT_CLOSED events.
+
+ Returns 1 when an event was written to `*out` (caller-owned); 0 if none
+ came before the timeout (`*out` untouched); KCP_EINVAL for a NULL
+ pointer or a bad `timeout_ms`.
+
+ Thread-safety: safe to call from any thread, concurrently with any
+ call on the handle but kcp_listener_free; each event goes to one
+ caller. An event may name a session that another thread frees right
+ after: coordinating that is the application's job.
+
+ # Safety
+ `listener` is NULL or a live handle; `out` is NULL or writable.
+ */
+int kcp_listener_poll(struct kcp_listener *listener, int timeout_ms, struct kcp_event *out);
+
+/*
+ A descriptor that is readable while kcp_listener_poll has an event, for
+ epoll, poll or select (wait for readability, then call
+ kcp_listener_poll with timeout 0 until it returns 0). Made on the first
+ call; owned by the listener, valid until kcp_listener_free; do not
+ read, write or close it.
+
+ Returns the descriptor (>= 0); KCP_EIO if the process is out of
+ descriptors; KCP_EINVAL for a NULL handle.
+
+ Thread-safety: safe to call from any thread, concurrently with any
+ call on the handle but kcp_listener_free.
+
+ # Safety
+ `listener` is NULL or a live handle.
+ */
+int kcp_listener_event_fd(const struct kcp_listener *listener);
+
+/*
+ Sets how many I/O threads serve every listener and session of the
+ process (1..=64; the default is 1, or the environment variable
+ KCP_IO_THREADS). Each thread runs one epoll over many sockets; sessions
+ never get a thread of their own. Call it before the first kcp_listen or
+ kcp_dial.
+
+ Returns 0; KCP_EINVAL if `n` is out of 1..=64 or the runtime has
+ already started (the setting is then unchanged).
+
+ Thread-safety: safe to call from any thread.
+ */
+int kcp_runtime_set_threads(int n);
+
+/*
+ Opens a session to `remote` ("host:port", e.g. "127.0.0.1:4000" or
+ "[::1]:4000") from a new UDP socket on an ephemeral port, with
+ `config`'s settings (copied: the configuration may be changed or freed
+ afterwards). The conv comes from `config` or the OS random generator.
+ Nothing is sent until the first message: a kcp-go listener learns of a
+ session from its first data.
+
+ On success `*out` receives a handle owned by the caller, to release
+ with kcp_session_free. Its events come from kcp_session_poll.
+
+ Returns 0; KCP_EINVAL for a NULL pointer, an address that does not
+ parse or resolve, or settings a session cannot use; KCP_EIO if the
+ socket or the I/O threads cannot be set up. `*out` is untouched on
+ error. kcp_last_error says why.
+
+ Thread-safety: safe to call from any thread; `config` must not be
+ changed by another thread meanwhile.
+
+ # Safety
+ `remote` is NULL or a NUL-terminated string; `config` is NULL or a live
+ kcp_config; `out` is NULL or writable.
+ */
+int kcp_dial(const char *remote, const struct kcp_config *config, struct kcp_session **out);
+
+/*
+ Releases a session handle. A session still open is closed gracefully
+ first: queued data keeps going out in the background until it is
+ acknowledged or `linger` ms pass. NULL is accepted and does nothing.
+ Events polled afterwards no longer name it.
+
+ The handle must not be used afterwards (use after free is undefined);
+ freeing it twice is undefined.
+
+ Thread-safety: must be the last call on the handle: no other thread
+ may be using it or use it later. Freeing a session while another
+ thread polls its listener is fine for the library, but that thread may
+ already hold an event naming the session: coordinating that is the
+ application's job.
+
+ # Safety
+ `session` is NULL or a live handle, not in use by any other call.
+ */
+void kcp_session_free(struct kcp_session *session);
+
+/*
+ Sends one message of `len` bytes (stream mode: bytes), copied from
+ `buf`. When a send window's worth of segments is waiting, waits for
+ room: `timeout_ms` 0 does not wait, -1 waits forever, > 0 waits that
+ many milliseconds.
+
+ Returns `len`; KCP_EAGAIN if the queue is full and `timeout_ms` is 0
+ (a KCP_EVENT_WRITABLE event follows when room appears); KCP_ETIMEDOUT
+ if it stayed full; KCP_EMSGSIZE if the peer could never reassemble the
+ message (more fragments than its receive window, or 255); KCP_ECLOSED
+ if the session is closed; KCP_EINVAL for a NULL handle or buffer, `len`
+ 0, or a bad `timeout_ms`. Nothing is queued on failure.
+
+ Thread-safety: safe to call from any thread, concurrently with any
+ call on the handle but kcp_session_free.
+
+ # Safety
+ `session` is NULL or a live handle; `buf` is NULL or readable for `len`
+ bytes.
+ */
+intptr_t kcp_session_send(struct kcp_session *session,
+                          const uint8_t *buf,
+                          size_t len,
+                          int timeout_ms);
+
+/*
+ Receives the next message into `buf` (stream mode: as many bytes as
+ are ready and fit). Waits for one: `timeout_ms` 0 does not wait, -1
+ waits forever, > 0 waits that many milliseconds.
+
+ Returns its length (> 0); 0 at the end of the stream: the peer went
+ away (dead link, idle timeout, or it restarted and replaced the
+ session; an empty message, which kcp-rs and kcp-go never send, also
+ reads as 0); KCP_EAGAIN if nothing is waiting and `timeout_ms` is 0;
+ KCP_ETIMEDOUT if nothing came in time; KCP_ENOBUFS if the message is
+ longer than `cap` (it stays queued: kcp_session_peeksize gives its
+ size); KCP_ECLOSED after kcp_session_close or when its listener was
+ closed; KCP_EINVAL for a NULL handle or buffer, or a bad `timeout_ms`.
+ `buf` is written only on success.
+
+ Thread-safety: safe to call from any thread, concurrently with any
+ call on the handle but kcp_session_free.
+
+ # Safety
+ `session` is NULL or a live handle; `buf` is NULL or writable for `cap`
+ bytes.
+ */
+intptr_t kcp_session_recv(struct kcp_session *session, uint8_t *buf, size_t cap, int timeout_ms);
+
+/*
+ Size of the next message, if one has arrived whole (stream mode: bytes
+ ready). Changes nothing.
+
+ Returns the size (> 0); KCP_EAGAIN if no whole message is waiting;
+ KCP_ECLOSED if the session is closed; KCP_EINVAL for a NULL handle.
+
+ Thread-safety: safe to call from any thread, concurrently with any
+ call on the handle but kcp_session_free.
+
+ # Safety
+ `session` is NULL or a live handle.
+ */
+intptr_t kcp_session_peeksize(const struct kcp_session *session);
+
+/*
+ Closes the session gracefully: later calls on it return KCP_ECLOSED,
+ and what is queued keeps going out in the background until it is
+ acknowledged or `linger` ms pass; then a KCP_EVENT_CLOSED event
+ (reason KCP_CLOSE_LOCAL) follows. The kcp-go format has no close
+ message: the peer learns of it by silence (its idle_timeout). The
+ handle stays valid: release it with kcp_session_free.
+
+ Returns 0; KCP_ECLOSED if it was already closed (by an earlier call,
+ its listener, or the peer's end); KCP_EINVAL for a NULL handle.
+
+ Thread-safety: safe to call from any thread, concurrently with any
+ call on the handle but kcp_session_free (exactly one of two racing
+ closes returns 0).
+
+ # Safety
+ `session` is NULL or a live handle.
+ */
+int kcp_session_close(struct kcp_session *session);
+
+/*
+ Copies the session's counters (kcp-go's SNMP set) into `*out`
+ (caller-owned, written only on success).
+
+ Returns 0; KCP_ECLOSED once the session has ended (its counters are
+ gone with it); KCP_EINVAL for a NULL handle or `out`.
+
+ Thread-safety: safe to call from any thread, concurrently with any
+ call on the handle but kcp_session_free.
+
+ # Safety
+ `session` is NULL or a live handle; `out` is NULL or writable.
+ */
+int kcp_session_stats(const struct kcp_session *session, struct kcp_conn_stats *out);
+
+/*
+ Writes the peer's address as a NUL-terminated "ip:port" ("[ip]:port"
+ for IPv6) into `buf`, which holds `cap` bytes (64 is always enough).
+ Works on a closed session too.
+
+ Returns the string's length (without the NUL); KCP_ENOBUFS if `cap` is
+ too small (nothing is written); KCP_EINVAL for a NULL handle or `buf`.
+
+ Thread-safety: safe to call from any thread, concurrently with any
+ call on the handle but kcp_session_free.
+
+ # Safety
+ `session` is NULL or a live handle; `buf` is NULL or writable for `cap`
+ bytes.
+ */
+int kcp_session_remote_addr(const struct kcp_session *session, char *buf, size_t cap);
+
+/*
+ Writes the local socket's address like kcp_session_remote_addr: a
+ dialed session's own socket (bound to the wildcard address, e.g.
+ "0.0.0.0:40123"), or the listener's for a session it accepted or
+ connected.
+
+ Returns the string's length (without the NUL); KCP_ENOBUFS if `cap` is
+ too small (nothing is written); KCP_EINVAL for a NULL handle or `buf`.
+
+ Thread-safety: safe to call from any thread, concurrently with any
+ call on the handle but kcp_session_free.
+
+ # Safety
+ `session` is NULL or a live handle; `buf` is NULL or writable for `cap`
+ bytes.
+ */
+int kcp_session_local_addr(const struct kcp_session *session, char *buf, size_t cap);
+
+/*
+ Writes the session's conversation id into `*out` (written only on
+ success). Works on a closed session too.
+
+ Returns 0; KCP_EINVAL for a NULL handle or `out`.
+
+ Thread-safety: safe to call from any thread, concurrently with any
+ call on the handle but kcp_session_free.
+
+ # Safety
+ `session` is NULL or a live handle; `out` is NULL or writable.
+ */
+int kcp_session_conv(const struct kcp_session *session, uint32_t *out);
+
+/*
+ Attaches an application pointer to the session (NULL to clear it); it
+ comes back in every event naming the session, and from
+ kcp_session_userdata. The library never dereferences or frees it. A
+ NULL handle does nothing (KCP_EINVAL in kcp_last_error).
+
+ Thread-safety: safe to call from any thread, concurrently with any
+ call on the handle but kcp_session_free; an event polled at the same
+ time carries the old or the new pointer.
+
+ # Safety
+ `session` is NULL or a live handle.
+ */
+void kcp_session_set_userdata(struct kcp_session *session, void *userdata);
+
+/*
+ The pointer given to kcp_session_set_userdata (NULL if none). A NULL
+ handle returns NULL (KCP_EINVAL in kcp_last_error).
+
+ Thread-safety: safe to call from any thread, concurrently with any
+ call on the handle but kcp_session_free.
+
+ # Safety
+ `session` is NULL or a live handle.
+ */
+void *kcp_session_userdata(const struct kcp_session *session);
+
+/*
+ Takes the next event of a dialed session (kcp_dial), for game loops:
+ KCP_EVENT_READABLE, KCP_EVENT_WRITABLE or KCP_EVENT_CLOSED, each with
+ `event.session == session`. Waits for one: `timeout_ms` 0 does not
+ wait, -1 waits forever, > 0 waits that many milliseconds.
+
+ Returns 1 when an event was written to `*out` (caller-owned); 0 if none
+ came before the timeout (`*out` untouched); KCP_EINVAL for a NULL
+ pointer, a bad `timeout_ms`, or a session accepted or connected by a
+ listener (its events come from kcp_listener_poll).
+
+ Thread-safety: safe to call from any thread, concurrently with any
+ call on the handle but kcp_session_free; each event goes to one caller.
+
+ # Safety
+ `session` is NULL or a live handle; `out` is NULL or writable.
+ */
+int kcp_session_poll(struct kcp_session *session, int timeout_ms, struct kcp_event *out);
+
+/*
+ A descriptor that is readable while kcp_session_poll has an event, for
+ epoll, poll or select (wait for readability, then call kcp_session_poll
+ with timeout 0 until it returns 0). A dialed session's only. Made on
+ the first call; owned by the session, valid until kcp_session_free; do
+ not read, write or close it.
+
+ Returns the descriptor (>= 0); KCP_EINVAL for a NULL handle or a
+ session accepted or connected by a listener (use
+ kcp_listener_event_fd); KCP_EIO if the process is out of descriptors.
+
+ Thread-safety: safe to call from any thread, concurrently with any
+ call on the handle but kcp_session_free.
+
+ # Safety
+ `session` is NULL or a live handle.
+ */
+int kcp_session_event_fd(const struct kcp_session *session);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -2,12 +2,15 @@
 # Tests the C API end to end, from C:
 #   1. builds libkcp (release) and the Rust latency benchmark;
 #   2. compiles the C tests (tests/c/test_arq.c, test_config.c,
-#      test_conn.c) and examples-c with -std=c11 -Wall -Wextra -Werror
-#      against include/kcp.h and libkcp.a;
+#      test_conn.c, test_session.c) and examples-c with -std=c11 -Wall
+#      -Wextra -Werror against include/kcp.h and libkcp.a;
 #   3. runs each C test plainly, built with ASan+UBSan, and under valgrind;
-#   4. runs `latency 3 improved` under valgrind;
-#   5. checks that the C demo prints the Rust benchmark's numbers;
-#   6. the differential test against the real ikcp: fetches ikcp.c from the
+#   4. runs the session examples over UDP on 127.0.0.1, plainly, with
+#      ASan+UBSan and under valgrind: echo_server with two echo_clients at
+#      once, p2p, and file_transfer (the copy must equal the original);
+#   5. runs `latency 3 improved` under valgrind;
+#   6. checks that the C demo prints the Rust benchmark's numbers;
+#   7. the differential test against the real ikcp: fetches ikcp.c from the
 #      PyPI `kcp` sdist (scripts/ikcp-sdist.sh; needs PyPI access, or
 #      IKCP_SDIST=/path/to/kcp-0.1.6.tar.gz), builds
 #      tests/ikcp-differential/differential.c against it and libkcp.a, and
@@ -31,6 +34,14 @@ LIBS=(-lpthread -ldl -lm)
 step() { printf '\n==> %s\n' "$*"; }
 fail() { printf '\nFAILED: %s\n' "$*" >&2; exit 1; }
 
+# Background processes (example servers) are killed however the script ends.
+BG_PIDS=()
+cleanup() {
+    local pid
+    for pid in "${BG_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
 # Runs a test program and checks both its status and its summary line.
 run_c_test() {
     local log="$1"; shift
@@ -38,7 +49,8 @@ run_c_test() {
     "$@" >"$log" 2>&1 || status=$?
     if [ "$status" -ne 0 ]; then cat "$log"; fail "$* exited with status $status"; fi
     grep -q '^[0-9][0-9]* passed, 0 failed$' "$log" || { cat "$log"; fail "$*: no clean summary line"; }
-    tail -n 1 "$log"
+    # (valgrind may print its notes after the program's last line)
+    grep '^[0-9][0-9]* passed, 0 failed$' "$log"
 }
 
 step "cargo build -p kcp-ffi --release"
@@ -49,9 +61,13 @@ cargo build -p kcp-bench --release --bin latency
 mkdir -p "$BUILD"
 # The C test programs of the ABI: each runs plain, with ASan+UBSan, and
 # under valgrind, and must end with "N passed, 0 failed".
-C_TESTS=(test_arq test_config test_conn)
+C_TESTS=(test_arq test_config test_conn test_session)
 command -v valgrind >/dev/null || fail "valgrind is not installed"
 VALGRIND=(valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite)
+# The session examples must not leak what they own either.
+VALGRIND_EXAMPLES=(valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect)
+# The managed-session examples: each is built plain and with ASan+UBSan.
+EXAMPLES=(echo_server echo_client p2p file_transfer)
 
 step "compile the C tests and examples (-Wall -Wextra -Werror)"
 for t in "${C_TESTS[@]}"; do
@@ -61,6 +77,11 @@ for t in "${C_TESTS[@]}"; do
 done
 "$CC" "${CFLAGS[@]}" -O2 examples-c/latency.c "$LIB" "${LIBS[@]}" -o "$BUILD/latency"
 "$CC" "${CFLAGS[@]}" -O2 examples-c/hello_arq.c "$LIB" "${LIBS[@]}" -o "$BUILD/hello_arq"
+for e in "${EXAMPLES[@]}"; do
+    "$CC" "${CFLAGS[@]}" -O2 "examples-c/$e.c" "$LIB" "${LIBS[@]}" -o "$BUILD/$e"
+    "$CC" "${CFLAGS[@]}" -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
+        "examples-c/$e.c" "$LIB" "${LIBS[@]}" -o "$BUILD/${e}_asan"
+done
 
 for t in "${C_TESTS[@]}"; do
     step "$t"
@@ -72,6 +93,91 @@ for t in "${C_TESTS[@]}"; do
     step "$t under valgrind"
     run_c_test "$BUILD/${t}_valgrind.log" "${VALGRIND[@]}" "$BUILD/$t"
 done
+
+# Starts a server in the background (output to the log $1, command after
+# it) and waits for its "listening on IP:PORT" line: sets SERVER_PID and
+# SERVER_ADDR.
+start_server() {
+    local log="$1"; shift
+    "$@" >"$log" 2>&1 &
+    SERVER_PID=$!
+    BG_PIDS+=("$SERVER_PID")
+    local _
+    for _ in $(seq 600); do
+        SERVER_ADDR="$(sed -n 's/^listening on //p' "$log")"
+        [ -n "$SERVER_ADDR" ] && return 0
+        kill -0 "$SERVER_PID" 2>/dev/null || { cat "$log"; fail "$* exited before listening"; }
+        sleep 0.1
+    done
+    cat "$log"
+    fail "$*: no 'listening on' line within 60 s"
+}
+
+# Waits for background process $1 and checks that it exited with 0.
+expect_success() {
+    local pid="$1" log="$2" what="$3" status=0
+    wait "$pid" || status=$?
+    if [ "$status" -ne 0 ]; then cat "$log"; fail "$what exited with status $status"; fi
+}
+
+# Runs the session examples over UDP on 127.0.0.1.
+# Usage: run_examples LABEL SUFFIX MESSAGES MEGABYTES [WRAPPER...]
+#   LABEL names the run (and its log directory), SUFFIX picks the build
+#   ("" or _asan), MESSAGES per echo client, MEGABYTES for the file
+#   transfer, WRAPPER e.g. valgrind and its options.
+run_examples() {
+    local label="$1" sfx="$2" messages="$3" megabytes="$4"; shift 4
+    local run=(timeout 120 "$@") dir="$BUILD/examples-$label"
+    mkdir -p "$dir"
+    local crypt=(--crypt aes --key "example key" --fec 10,3)
+
+    step "echo_server + 2 echo_clients at once ($label, $messages messages each)"
+    start_server "$dir/echo_server.log" "${run[@]}" "$BUILD/echo_server$sfx" 127.0.0.1:0 \
+        --sessions 2 --idle 1 "${crypt[@]}"
+    local server="$SERVER_PID" c1 c2 log
+    "${run[@]}" "$BUILD/echo_client$sfx" "$SERVER_ADDR" --messages "$messages" "${crypt[@]}" \
+        >"$dir/client1.log" 2>&1 &
+    c1=$!
+    "${run[@]}" "$BUILD/echo_client$sfx" "$SERVER_ADDR" --messages "$messages" --size 1200 \
+        "${crypt[@]}" >"$dir/client2.log" 2>&1 &
+    c2=$!
+    BG_PIDS+=("$c1" "$c2")
+    expect_success "$c1" "$dir/client1.log" "echo_client (64 bytes)"
+    expect_success "$c2" "$dir/client2.log" "echo_client (1200 bytes)"
+    expect_success "$server" "$dir/echo_server.log" "echo_server"
+    for log in "$dir/client1.log" "$dir/client2.log"; do
+        grep -q "^$messages echoes ok" "$log" || { cat "$log"; fail "echo_client: $log"; }
+        grep '^[0-9]* echoes ok' "$log"
+    done
+    grep -q '^served 2 sessions' "$dir/echo_server.log" \
+        || { cat "$dir/echo_server.log"; fail "echo_server did not serve 2 sessions"; }
+    grep '^served 2 sessions' "$dir/echo_server.log"
+
+    step "p2p ($label)"
+    "${run[@]}" "$BUILD/p2p$sfx" 20 >"$dir/p2p.log" 2>&1 || { cat "$dir/p2p.log"; fail "p2p"; }
+    grep -q 'listening port: yes' "$dir/p2p.log" && grep -q 'all delivered$' "$dir/p2p.log" \
+        || { cat "$dir/p2p.log"; fail "p2p output"; }
+    grep 'all delivered$' "$dir/p2p.log"
+
+    step "file_transfer of $megabytes MB ($label)"
+    head -c "$((megabytes * 1000000 + 12345))" /dev/urandom >"$dir/input.bin"
+    rm -f "$dir/output.bin"
+    start_server "$dir/recv.log" "${run[@]}" "$BUILD/file_transfer$sfx" recv "$dir/output.bin" 127.0.0.1:0
+    server="$SERVER_PID"
+    "${run[@]}" "$BUILD/file_transfer$sfx" send "$dir/input.bin" "$SERVER_ADDR" >"$dir/send.log" 2>&1 \
+        || { cat "$dir/send.log"; fail "file_transfer send"; }
+    expect_success "$server" "$dir/recv.log" "file_transfer recv"
+    cmp "$dir/input.bin" "$dir/output.bin" || fail "file_transfer: the copy differs"
+    rm -f "$dir/input.bin" "$dir/output.bin"
+    grep -q '^received 100%' "$dir/recv.log" || { cat "$dir/recv.log"; fail "no progress lines"; }
+    grep '^done:' "$dir/send.log"
+}
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+run_examples plain "" 2000 4
+run_examples asan _asan 1000 4
+run_examples valgrind "" 200 1 "${VALGRIND_EXAMPLES[@]}"
 
 step "examples-c/hello_arq (the README example), plain and under valgrind"
 hello_out="$("$BUILD/hello_arq")" || fail "hello_arq exited with an error"

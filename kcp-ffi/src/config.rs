@@ -2,11 +2,12 @@
 //! survives new options. The keys and their ranges are those of
 //! [`kcp_core::config::Config::set`].
 
-use std::ffi::{c_char, c_int, CStr};
+use std::ffi::{c_char, c_int};
 use std::ptr;
 
 use kcp_core::config::Config;
 
+use crate::args::text;
 use crate::error::{fail, KCP_EINVAL, KCP_OK};
 use crate::guard::{code, guard, ignore};
 
@@ -108,20 +109,6 @@ pub unsafe extern "C" fn kcp_config_set(
         config.set(key, value).map_err(|e| fail(KCP_EINVAL, e))?;
         Ok(KCP_OK)
     })
-}
-
-/// A NUL-terminated UTF-8 argument as `&str`.
-///
-/// # Safety
-/// `s` is NULL or a NUL-terminated string valid for the call.
-unsafe fn text<'a>(s: *const c_char, what: &str) -> Result<&'a str, c_int> {
-    if s.is_null() {
-        return Err(fail(KCP_EINVAL, format!("{what} is NULL")));
-    }
-    // SAFETY: not NULL and NUL-terminated (caller contract).
-    unsafe { CStr::from_ptr(s) }
-        .to_str()
-        .map_err(|_| fail(KCP_EINVAL, format!("{what} is not valid UTF-8")))
 }
 
 #[cfg(test)]

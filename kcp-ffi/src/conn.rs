@@ -7,14 +7,10 @@ use std::ffi::c_int;
 
 use kcp_core::config::Config;
 use kcp_core::conn::{Conn, ConnError, ConnStats};
-use kcp_core::crypt::CryptError;
 
 use crate::buffers::{bytes, bytes_mut};
 use crate::config::kcp_config;
-use crate::error::{
-    arq_error_code, fail, KCP_EAGAIN, KCP_EAUTH, KCP_EINVAL, KCP_EMSGSIZE, KCP_ENOBUFS, KCP_EPROTO,
-    KCP_OK,
-};
+use crate::error::{fail, KCP_EAGAIN, KCP_EINVAL, KCP_EMSGSIZE, KCP_ENOBUFS, KCP_OK};
 use crate::guard::{code, code_isize, guard, ignore};
 
 /// C's `size_t`.
@@ -39,13 +35,7 @@ pub struct kcp_conn {
 
 /// Records a connection error and returns its code.
 fn conn_fail(error: ConnError) -> c_int {
-    let code = match &error {
-        ConnError::Config(_) => KCP_EINVAL,
-        ConnError::Crypt(CryptError::BadChecksum | CryptError::Unauthenticated) => KCP_EAUTH,
-        ConnError::Crypt(_) | ConnError::Fec(_) => KCP_EPROTO,
-        ConnError::Arq(e) => arq_error_code(e),
-    };
-    fail(code, error)
+    fail(crate::error::conn_error_code(&error), error)
 }
 
 /// # Safety

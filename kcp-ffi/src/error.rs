@@ -6,6 +6,10 @@
 use std::cell::RefCell;
 use std::ffi::{c_char, c_int, CStr, CString};
 
+use kcp_core::conn::ConnError;
+use kcp_core::crypt::CryptError;
+use kcp_core::endpoint::{EndpointError, SessionError};
+use kcp_core::runtime::Error as RuntimeError;
 use kcp_core::ArqError;
 
 /// Success.
@@ -72,6 +76,45 @@ pub(crate) fn arq_error_code(error: &ArqError) -> c_int {
         ArqError::OutOfRange { .. }
         | ArqError::AlreadyStarted
         | ArqError::SegmentsTooLarge { .. } => KCP_EINVAL,
+    }
+}
+
+/// The code of a connection error (configuration, packet protection, FEC
+/// or ARQ).
+pub(crate) fn conn_error_code(error: &ConnError) -> c_int {
+    match error {
+        ConnError::Config(_) => KCP_EINVAL,
+        ConnError::Crypt(CryptError::BadChecksum | CryptError::Unauthenticated) => KCP_EAUTH,
+        ConnError::Crypt(_) | ConnError::Fec(_) => KCP_EPROTO,
+        ConnError::Arq(e) => arq_error_code(e),
+    }
+}
+
+/// Records an error of a listener or session call (its `Display` text:
+/// an OS error keeps the system's words, e.g. "Address already in use")
+/// and returns its code.
+pub(crate) fn runtime_fail(error: RuntimeError) -> c_int {
+    fail(runtime_error_code(&error), error)
+}
+
+/// The code of an error of a listener or session call.
+pub(crate) fn runtime_error_code(error: &RuntimeError) -> c_int {
+    match error {
+        RuntimeError::Io(_) | RuntimeError::Runtime(_) => KCP_EIO,
+        RuntimeError::Address(_) | RuntimeError::Config(_) | RuntimeError::NotOwner => KCP_EINVAL,
+        RuntimeError::TimedOut => KCP_ETIMEDOUT,
+        RuntimeError::Session(e) => match e {
+            SessionError::WouldBlock => KCP_EAGAIN,
+            SessionError::Closed(_) | SessionError::Unknown => KCP_ECLOSED,
+            SessionError::Conn(e) => conn_error_code(e),
+        },
+        RuntimeError::Endpoint(e) => match e {
+            EndpointError::Config(_) => KCP_EINVAL,
+            EndpointError::Limit(_) => KCP_ELIMIT,
+            EndpointError::Closed => KCP_ECLOSED,
+            // The OS random number generator failed.
+            EndpointError::Entropy(_) => KCP_EIO,
+        },
     }
 }
 
@@ -173,6 +216,59 @@ mod tests {
         })
         .join()
         .unwrap();
+    }
+
+    #[test]
+    fn session_errors_map_to_their_codes() {
+        use kcp_core::runtime::CloseReason;
+        let io = std::io::Error::from(std::io::ErrorKind::AddrInUse);
+        let cases = [
+            (RuntimeError::Io(io), KCP_EIO),
+            (RuntimeError::Runtime("no threads".into()), KCP_EIO),
+            (RuntimeError::Address("nowhere".into()), KCP_EINVAL),
+            (RuntimeError::Config("mtu".into()), KCP_EINVAL),
+            (RuntimeError::NotOwner, KCP_EINVAL),
+            (RuntimeError::TimedOut, KCP_ETIMEDOUT),
+            (SessionError::WouldBlock.into(), KCP_EAGAIN),
+            (SessionError::Unknown.into(), KCP_ECLOSED),
+            (
+                SessionError::Closed(CloseReason::DeadLink).into(),
+                KCP_ECLOSED,
+            ),
+            (
+                SessionError::Conn(ConnError::Arq(ArqError::MessageTooLarge {
+                    len: 1,
+                    fragments: 300,
+                    limit: 128,
+                }))
+                .into(),
+                KCP_EMSGSIZE,
+            ),
+            (
+                SessionError::Conn(ConnError::Arq(ArqError::BufferTooSmall {
+                    needed: 8,
+                    capacity: 4,
+                }))
+                .into(),
+                KCP_ENOBUFS,
+            ),
+            (
+                SessionError::Conn(ConnError::Crypt(CryptError::BadChecksum)).into(),
+                KCP_EAUTH,
+            ),
+            (EndpointError::Closed.into(), KCP_ECLOSED),
+            (EndpointError::Limit(4).into(), KCP_ELIMIT),
+            (
+                EndpointError::Config(ConnError::Config("fec".into())).into(),
+                KCP_EINVAL,
+            ),
+            (EndpointError::Entropy(CryptError::Entropy).into(), KCP_EIO),
+        ];
+        for (error, code) in cases {
+            let text = error.to_string();
+            assert_eq!(runtime_fail(error), code, "{text}");
+            assert_eq!(last_error_text(), text);
+        }
     }
 
     #[test]

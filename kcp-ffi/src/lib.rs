@@ -17,19 +17,33 @@
 //! Files, one idea each: `error.rs` (codes and messages), `guard.rs` (the
 //! wrapper around every body), `arq.rs` (the `kcp_arq_*` functions),
 //! `config.rs` (the `kcp_config_*` functions), `conn.rs` (the `kcp_conn_*`
-//! functions), `buffers.rs` (checked caller buffers).
+//! functions), `buffers.rs` (checked caller buffers), and for the managed
+//! sessions over UDP: `runtime.rs` (`kcp_runtime_*`), `listener.rs`
+//! (`kcp_listen`, `kcp_listener_*`), `session.rs` (`kcp_dial`,
+//! `kcp_session_*`), `event.rs` (`kcp_event` and the table that maps the
+//! sessions events name to the caller's handles), `args.rs` (address
+//! strings, timeouts).
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs)]
 
+mod args;
 pub mod arq;
 mod buffers;
 pub mod config;
 pub mod conn;
 pub mod error;
+pub mod event;
 mod guard;
+pub mod listener;
+pub mod runtime;
+pub mod session;
 
 pub use arq::*;
 pub use config::*;
 pub use conn::*;
 pub use error::*;
+pub use event::*;
+pub use listener::*;
+pub use runtime::*;
+pub use session::*;
