@@ -36,6 +36,11 @@ KCPGO="$(scripts/kcpgo.sh | tail -n 1)"
 export KCPGO
 tests/kcpgo/selftest.sh 2>&1 | tee build/kcpgo-selftest.log
 kcpgo_passed=$(sed -n 's/^\([0-9]*\) passed, 0 failed$/\1/p' build/kcpgo-selftest.log | tail -n 1)
+# kcp-go over real UDP and through the impairment proxy, against itself:
+# the session interop tests (kcp-core/tests/kcpgo_sessions.rs) rely on both.
+tests/kcpgo-peer/selftest.sh 2>&1 | tee build/kcpgo-peer-selftest.log
+peer_passed=$(sed -n 's/^\([0-9]*\) passed, 0 failed$/\1/p' build/kcpgo-peer-selftest.log | tail -n 1)
+kcpgo_passed=$((kcpgo_passed + peer_passed))
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
