@@ -93,12 +93,7 @@ fn field_str(json: &str, key: &str) -> Option<String> {
 
 fn field_num(json: &str, key: &str) -> Option<f64> {
     let at = json.find(&format!("\"{key}\":"))? + key.len() + 3;
-    json[at..]
-        .split(|c| c == ',' || c == '}')
-        .next()?
-        .trim()
-        .parse()
-        .ok()
+    json[at..].split([',', '}']).next()?.trim().parse().ok()
 }
 
 fn config(crypt: &str, fec: bool) -> Config {
@@ -268,7 +263,7 @@ fn serve_until_exit(listener: &Listener, go: &mut Proc, app: &str) -> Session {
                     s.send(&received.to_le_bytes(), WAIT).unwrap();
                 }
             }
-            Err(e) if matches!(e, kcp_core::runtime::Error::TimedOut) => {
+            Err(kcp_core::runtime::Error::TimedOut) => {
                 if go.child.try_wait().unwrap().is_some() {
                     break;
                 }

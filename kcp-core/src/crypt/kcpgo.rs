@@ -15,11 +15,10 @@ use std::fmt;
 use aes::cipher::consts::U16;
 use aes::cipher::{
     AsyncStreamCipher, BlockCipher, BlockEncryptMut, BlockSizeUser, InnerIvInit, KeyInit,
-    KeyIvInit, StreamCipher,
 };
 use aes::{Aes128Enc, Aes192Enc, Aes256Enc};
-use salsa20::Salsa20;
 
+use super::salsa::Salsa20;
 use super::{CipherKind, KEY_LEN};
 
 /// The fixed CFB initialisation vector of kcp-go (`initialVector` in its
@@ -121,14 +120,13 @@ fn key_prefix<const N: usize>(key: &[u8; KEY_LEN]) -> [u8; N] {
 }
 
 /// Salsa20 over `datagram[8..]`, nonce `datagram[..8]`, counter from 0.
+///
+/// Uses this crate's multi-block Salsa20 (`super::salsa`), which the
+/// compiler vectorises, rather than the scalar `salsa20` crate.
 fn salsa20_xor(key: &[u8; KEY_LEN], datagram: &mut [u8]) {
-    if datagram.len() <= SALSA20_NONCE_LEN {
-        return;
+    if let Some((nonce, body)) = datagram.split_first_chunk_mut::<SALSA20_NONCE_LEN>() {
+        Salsa20::new(key, nonce).xor(0, body);
     }
-    let (nonce, body) = datagram.split_at_mut(SALSA20_NONCE_LEN);
-    let mut stream = Salsa20::new(key.into(), (&*nonce).into());
-    // A slice cannot outrun a 2^70-byte keystream, so this never fails.
-    let _ = stream.try_apply_keystream(body);
 }
 
 /// An AES block cipher, encryption direction (all CFB needs).

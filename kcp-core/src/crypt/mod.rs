@@ -41,6 +41,7 @@ mod key;
 mod kind;
 mod nonce;
 mod packet;
+mod salsa;
 #[cfg(test)]
 mod tests;
 

@@ -4,17 +4,17 @@ use std::fmt;
 
 use chacha20poly1305::aead::rand_core::RngCore;
 use chacha20poly1305::aead::OsRng;
-use salsa20::cipher::{KeyIvInit, StreamCipher};
-use salsa20::Salsa20;
 
+use super::salsa::{Salsa20, BLOCK_LEN, WIDE_LEN};
 use super::CryptError;
 
 /// Fresh random bytes for kcp-go's 16-byte packet nonces.
 ///
 /// kcp-go fills each packet's nonce from a generator seeded by the OS (it
 /// chains AES-128 over a random seed). This one is the Salsa20/20 keystream
-/// under a random 256-bit key: unpredictable, and cheap (one 64-byte block
-/// serves four packets), with a single OS call when it is created.
+/// under a random 256-bit key: unpredictable, and cheap (it is made eight
+/// 64-byte blocks at a time, enough for 32 packets), with a single OS call
+/// when it is created.
 ///
 /// Unpredictability matters: with `salsa20` the first 8 nonce bytes select
 /// the keystream, and every session of a kcptun deployment shares the key,
@@ -24,6 +24,11 @@ pub struct NonceSource {
     /// Which keystream of `seed` is in use (the Salsa20 nonce).
     generation: u64,
     stream: Salsa20,
+    /// The block `buffer` starts at; the next one to make is `counter + 8`.
+    counter: u64,
+    /// Keystream blocks `counter..counter + 8`, of which `used` bytes are gone.
+    buffer: [u8; WIDE_LEN],
+    used: usize,
 }
 
 impl NonceSource {
@@ -41,22 +46,50 @@ impl NonceSource {
     /// For simulations and tests. On a real network, two endpoints sharing a
     /// key must never share a seed; use [`from_os`](Self::from_os).
     pub fn from_seed(seed: [u8; 32]) -> Self {
+        let stream = keystream(&seed, 0);
+        let mut buffer = [0u8; WIDE_LEN];
+        stream.fill(0, &mut buffer);
         Self {
             seed,
             generation: 0,
-            stream: keystream(&seed, 0),
+            stream,
+            counter: 0,
+            buffer,
+            used: 0,
         }
     }
 
     /// Overwrites `out` with the next bytes of the generator.
     pub fn fill(&mut self, out: &mut [u8]) {
-        out.fill(0);
-        while self.stream.try_apply_keystream(out).is_err() {
-            // A keystream lasts 2^70 bytes, so this is unreachable in
-            // practice; move on to the next one rather than panic.
-            self.generation = self.generation.wrapping_add(1);
-            self.stream = keystream(&self.seed, self.generation);
+        let mut out = out;
+        while !out.is_empty() {
+            if self.used == WIDE_LEN {
+                self.refill();
+            }
+            let n = out.len().min(WIDE_LEN - self.used);
+            let (head, rest) = out.split_at_mut(n);
+            head.copy_from_slice(&self.buffer[self.used..self.used + n]);
+            self.used += n;
+            out = rest;
         }
+    }
+
+    /// Makes the next eight blocks of keystream.
+    fn refill(&mut self) {
+        const BLOCKS: u64 = (WIDE_LEN / BLOCK_LEN) as u64;
+        match self.counter.checked_add(BLOCKS) {
+            Some(next) => self.counter = next,
+            None => {
+                // A keystream lasts 2^70 bytes, so this is unreachable in
+                // practice; move on to the next one rather than wrap around
+                // and repeat it.
+                self.generation = self.generation.wrapping_add(1);
+                self.stream = keystream(&self.seed, self.generation);
+                self.counter = 0;
+            }
+        }
+        self.stream.fill(self.counter, &mut self.buffer);
+        self.used = 0;
     }
 }
 
@@ -68,5 +101,51 @@ impl fmt::Debug for NonceSource {
 }
 
 fn keystream(seed: &[u8; 32], generation: u64) -> Salsa20 {
-    Salsa20::new(seed.into(), &generation.to_le_bytes().into())
+    Salsa20::new(seed, &generation.to_le_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use salsa20::cipher::{KeyIvInit, StreamCipher};
+
+    use super::*;
+
+    /// The bytes are the Salsa20 keystream of (seed, generation 0), however
+    /// the calls cut it, across several refills of the buffer.
+    #[test]
+    fn output_is_the_salsa20_keystream() {
+        let seed = [0x5a; 32];
+        let mut expected = vec![0u8; 5 * WIDE_LEN + 100];
+        salsa20::Salsa20::new(&seed.into(), &[0u8; 8].into()).apply_keystream(&mut expected);
+        let mut source = NonceSource::from_seed(seed);
+        let mut got = vec![0u8; expected.len()];
+        let mut at = 0;
+        // Odd-sized calls, one longer than the buffer, one empty.
+        for len in [16, 0, 7, 1000, 16, 16, 1, 700].into_iter().cycle() {
+            let len = len.min(got.len() - at);
+            source.fill(&mut got[at..at + len]);
+            at += len;
+            if at == got.len() {
+                break;
+            }
+        }
+        assert_eq!(got, expected);
+    }
+
+    /// At the end of a keystream the next one (nonce = generation + 1)
+    /// takes over instead of the counter wrapping around.
+    #[test]
+    fn moves_to_the_next_keystream_at_the_end() {
+        let seed = [3; 32];
+        let mut source = NonceSource::from_seed(seed);
+        source.counter = u64::MAX - 7;
+        source.used = WIDE_LEN;
+        let mut got = [0u8; 64];
+        source.fill(&mut got);
+        let mut expected = [0u8; 64];
+        salsa20::Salsa20::new(&seed.into(), &1u64.to_le_bytes().into())
+            .apply_keystream(&mut expected);
+        assert_eq!(got, expected);
+        assert_eq!(source.generation, 1);
+    }
 }
