@@ -8,7 +8,8 @@
 #           against Debian's kcp-go 5.6.1), which runs the same cases
 #
 # Cases: bulk MB/s on one session (null, salsa20, salsa20 + FEC 10/3);
-# 64-byte echo RTT; 1,000 sessions ping-ponging 64-byte echoes; 10,000 idle
+# 64-byte echo RTT (client and server in one process, as kcp-go's own
+# benchmark does, and in two processes, as on a network); 1,000 sessions ping-ponging 64-byte echoes; 10,000 idle
 # sessions on one listener (RSS per session, CPU); raw UDP as the limit.
 # Each case runs kcp-go then ours, ROUNDS times (default 3), alternating;
 # the table shows the median of each side.
@@ -52,6 +53,35 @@ run "bulk null" --case bulk --bytes "$BULK_BYTES"
 run "bulk salsa20" --case bulk --bytes "$BULK_BYTES" --crypt salsa20
 run "bulk salsa20+fec" --case bulk --bytes "$BULK_BYTES" --crypt salsa20 --datashard 10 --parityshard 3
 run "echo" --case echo --messages 20000 --size 64
+# The same across two processes, server and client, as on a real network:
+# kcp-go's serve + dial, and ours.
+listen_addr() { # waits for the {"event":"listening","addr":..} line in file $1
+    local _
+    for _ in $(seq 100); do
+        sed -n 's/.*"addr":"\([^"]*\)".*/\1/p' "$1" | head -n 1 | grep . && return 0
+        sleep 0.1
+    done
+    echo "bench-sessions: no listening line in $1" >&2
+    exit 1
+}
+for round in $(seq "$ROUNDS"); do
+    say "echo across processes: kcp-go (round $round)"
+    "$GO" serve --listen 127.0.0.1:0 --app echo --messages 20000 --linger 100ms >build/echo2p-go.log &
+    addr="$(listen_addr build/echo2p-go.log)"
+    "$GO" dial --remote "$addr" --app echo --messages 20000 --size 64 --linger 100ms |
+        sed 's/^{/{"label":"echo 2 processes","impl":"kcp-go",/' >>"$OUT"
+    wait
+    say "echo across processes: kcp-rs (round $round)"
+    mkfifo build/echo2p-stdin 2>/dev/null || true
+    "$OURS" --case echo-server <build/echo2p-stdin >build/echo2p-rs.log &
+    server=$!
+    exec 9>build/echo2p-stdin
+    addr="$(listen_addr build/echo2p-rs.log)"
+    "$OURS" --case echo --remote "$addr" --messages 20000 --size 64 |
+        sed 's/^{/{"label":"echo 2 processes",/' >>"$OUT"
+    exec 9>&-
+    wait "$server"
+done
 run "many" --case many --sessions 1000 --seconds 5 --size 64
 run "idle" --case idle --sessions 10000 --seconds 10
 say "raw UDP (the limit)"
@@ -67,8 +97,10 @@ table = [
     ("bulk null", "mb_per_s", "bulk null MB/s", "higher"),
     ("bulk salsa20", "mb_per_s", "bulk salsa20 MB/s", "higher"),
     ("bulk salsa20+fec", "mb_per_s", "bulk salsa20 + FEC 10/3 MB/s", "higher"),
-    ("echo", "rtt_us_p50", "echo p50 us", "lower"),
-    ("echo", "rtt_us_p99", "echo p99 us", "lower"),
+    ("echo", "rtt_us_p50", "echo p50 us, 1 process", "lower"),
+    ("echo", "rtt_us_p99", "echo p99 us, 1 process", "lower"),
+    ("echo 2 processes", "rtt_us_p50", "echo p50 us, 2 processes", "lower"),
+    ("echo 2 processes", "rtt_us_p99", "echo p99 us, 2 processes", "lower"),
     ("many", "messages_per_s", "1000 sessions msg/s", "higher"),
     ("many", "rtt_us_p99", "1000 sessions p99 us", "lower"),
     ("idle", "cpu_percent", "10k idle: CPU % (server)", "lower"),

@@ -204,23 +204,31 @@ fn bulk(a: &Args) -> Object {
         .num("datagrams_sent", cs.out_packets as f64)
 }
 
+/// `echo`: ping-pong in this process, or, with `--remote`, against an
+/// echo server in another process (`--case echo-server`, or kcp-go's).
 fn echo(a: &Args) -> Object {
     let cfg = config(a);
-    let (_listener, client, server) = pair(&cfg);
     let size = a.size;
     let m = a.messages;
-    let echoer = std::thread::spawn(move || {
-        let mut buf = vec![0u8; 65536];
-        for _ in 0..m {
-            let n = server
-                .recv(&mut buf, WAIT)
-                .unwrap_or_else(|e| fail(&format!("recv: {e}")));
-            server
-                .send(&buf[..n], WAIT)
-                .unwrap_or_else(|e| fail(&format!("send: {e}")));
-        }
-        server
-    });
+    let (client, echoer) = if a.remote.is_empty() {
+        let (listener, client, server) = pair(&cfg);
+        let echoer = std::thread::spawn(move || {
+            let mut buf = vec![0u8; 65536];
+            for _ in 0..m {
+                let n = server
+                    .recv(&mut buf, WAIT)
+                    .unwrap_or_else(|e| fail(&format!("recv: {e}")));
+                server
+                    .send(&buf[..n], WAIT)
+                    .unwrap_or_else(|e| fail(&format!("send: {e}")));
+            }
+            (listener, server)
+        });
+        (client, Some(echoer))
+    } else {
+        let client = Session::dial(&a.remote, &cfg).unwrap_or_else(|e| fail(&e.to_string()));
+        (client, None)
+    };
     let msg: Vec<u8> = (0..size).map(|i| i as u8).collect();
     let mut buf = vec![0u8; 65536];
     let mut rtts = Vec::with_capacity(m);
@@ -239,7 +247,9 @@ fn echo(a: &Args) -> Object {
         rtts.push(t.elapsed().as_secs_f64() * 1e6);
     }
     let secs = started.elapsed().as_secs_f64();
-    drop(echoer.join());
+    if let Some(echoer) = echoer {
+        drop(echoer.join());
+    }
     let avg = rtts.iter().sum::<f64>() / rtts.len().max(1) as f64;
     rtts.sort_by(f64::total_cmp);
     Object::new()
@@ -399,6 +409,28 @@ fn many(a: &Args) -> Object {
         .num("retrans_segs", retrans as f64)
 }
 
+/// `echo-server`: prints the listening line, echoes (one event-loop
+/// thread) until standard input closes.
+fn echo_server(a: &Args) {
+    use std::io::Read;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let cfg = config(a);
+    let listener = Listener::bind("127.0.0.1:0", &cfg).unwrap_or_else(|e| fail(&e.to_string()));
+    println!(
+        "{{\"event\":\"listening\",\"addr\":\"{}\"}}",
+        listener.local_addr()
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    let server = {
+        let stop = stop.clone();
+        std::thread::spawn(move || serve_events(listener, stop))
+    };
+    let _ = std::io::stdin().read_to_end(&mut Vec::new());
+    stop.store(true, Ordering::Relaxed);
+    let _ = server.join();
+}
+
 /// RSS (KiB) and CPU seconds of process `pid` ("self" for this one).
 fn proc_usage(pid: &str) -> (f64, f64) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
@@ -546,6 +578,10 @@ fn main() {
         "echo" => echo(&a),
         "many" => many(&a),
         "idle" => idle(&a),
+        "echo-server" => {
+            echo_server(&a);
+            return;
+        }
         "idle-clients" => {
             idle_clients(&a);
             return;
