@@ -27,7 +27,7 @@ const DRIVER_SEND_PATIENCE_MS: i32 = 5;
 /// Measured on the echo benchmark: 64-byte round trips fall from ~80 us to
 /// ~20-40 us; the price is at most this much spinning after each burst,
 /// and nothing at all while sessions are idle.
-const BUSY_POLL: Duration = Duration::from_micros(200);
+const BUSY_POLL: Duration = Duration::from_micros(100);
 
 /// Batches read from one socket before the others get a turn.
 const FAIRNESS_BATCHES: usize = 16;
