@@ -5,7 +5,7 @@
 use std::cell::RefCell;
 use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -17,9 +17,6 @@ use crate::endpoint::{Endpoint, SessionError};
 /// How long a sender waits for room in a full socket buffer before it
 /// drops a datagram (which KCP will retransmit).
 const SEND_PATIENCE_MS: i32 = 50;
-
-/// How long a blocked caller spins before it sleeps.
-const SPIN: Duration = Duration::from_micros(0);
 
 thread_local! {
     /// Each application thread gathers what its calls emit here and sends
@@ -44,8 +41,6 @@ pub(crate) struct Inner {
 pub(crate) struct Shared {
     pub inner: Mutex<Inner>,
     pub cond: Condvar,
-    /// Counts wake-ups, so a caller about to sleep can spin on it first.
-    wakes: AtomicU64,
     /// Threads inside a condition-variable wait.
     waiters: AtomicUsize,
     pub socket: UdpSocket,
@@ -76,7 +71,6 @@ impl Shared {
                 send_drops: 0,
             }),
             cond: Condvar::new(),
-            wakes: AtomicU64::new(0),
             waiters: AtomicUsize::new(0),
             socket,
             events_fd: OnceLock::new(),
@@ -98,7 +92,6 @@ impl Shared {
         let wake = std::mem::take(&mut inner.wake_pending);
         drop(inner);
         if wake {
-            self.wakes.fetch_add(1, Ordering::Release);
             // notify_all is a system call even with nobody waiting.
             if self.waiters.load(Ordering::Acquire) > 0 {
                 self.cond.notify_all();
@@ -122,7 +115,8 @@ impl Shared {
         })
     }
 
-    /// Sends what `tx` holds from an application thread.
+    /// Sends what `tx` holds from an application thread, with the lock
+    /// released (it is taken again only to count drops).
     fn send(&self, tx: &mut SendBatch) {
         let dropped = tx.send(self.socket.as_raw_fd(), SEND_PATIENCE_MS);
         if dropped > 0 {
@@ -216,7 +210,6 @@ impl Shared {
         TX.with(|tx| {
             let mut tx = tx.borrow_mut();
             let deadline = timeout.map(|t| Instant::now() + t);
-            let mut spun = timeout == Some(Duration::ZERO);
             let mut inner = self.lock();
             loop {
                 let result = self.run_with(&mut inner, &mut tx, &mut attempt);
@@ -235,21 +228,8 @@ impl Shared {
                         Error::TimedOut
                     });
                 }
-                if !spun {
-                    // A reply usually comes within tens of microseconds:
-                    // spin for it once before paying for a futex sleep.
-                    spun = true;
-                    let seen = self.wakes.load(Ordering::Acquire);
-                    self.release(inner);
-                    self.send(&mut tx);
-                    let spin_until = Instant::now() + SPIN;
-                    while self.wakes.load(Ordering::Acquire) == seen && Instant::now() < spin_until
-                    {
-                        std::hint::spin_loop();
-                    }
-                    inner = self.lock();
-                    continue;
-                }
+                // Nothing an attempt emitted may wait out the sleep.
+                inner.send_drops += tx.send(self.socket.as_raw_fd(), SEND_PATIENCE_MS) as u64;
                 // Counted while the lock is held: a notifier that changes
                 // state after this point sees the count when it releases.
                 self.waiters.fetch_add(1, Ordering::AcqRel);
