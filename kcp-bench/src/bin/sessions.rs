@@ -295,6 +295,27 @@ fn serve_events(listener: Listener, stop: std::sync::Arc<std::sync::atomic::Atom
     listener.stats().datagrams_in
 }
 
+/// A listener on 127.0.0.1 served by [`serve_events`] on its own thread:
+/// its address, the flag that stops it, and the thread (which returns the
+/// datagrams the listener received).
+fn spawn_server(
+    cfg: &Config,
+) -> (
+    String,
+    std::sync::Arc<std::sync::atomic::AtomicBool>,
+    std::thread::JoinHandle<u64>,
+) {
+    let listener = Listener::bind("127.0.0.1:0", cfg).unwrap_or_else(|e| fail(&e.to_string()));
+    let addr = listener.local_addr().to_string();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = stop.clone();
+    (
+        addr,
+        stop,
+        std::thread::spawn(move || serve_events(listener, flag)),
+    )
+}
+
 /// Client sessions driven by one thread through their event descriptors
 /// (epoll via mio), ping-ponging until `until`.
 struct Clients {
@@ -303,16 +324,9 @@ struct Clients {
 }
 
 fn many(a: &Args) -> Object {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::Arc;
+    use std::sync::atomic::Ordering;
     let cfg = config(a);
-    let listener = Listener::bind("127.0.0.1:0", &cfg).unwrap_or_else(|e| fail(&e.to_string()));
-    let addr = listener.local_addr().to_string();
-    let stop = Arc::new(AtomicBool::new(false));
-    let server = {
-        let stop = stop.clone();
-        std::thread::spawn(move || serve_events(listener, stop))
-    };
+    let (addr, stop, server) = spawn_server(&cfg);
     let msg: Vec<u8> = (0..a.size).map(|i| i as u8).collect();
     let establish = Instant::now();
     let mut clients = Clients {
@@ -413,19 +427,9 @@ fn many(a: &Args) -> Object {
 /// thread) until standard input closes.
 fn echo_server(a: &Args) {
     use std::io::Read;
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::Arc;
-    let cfg = config(a);
-    let listener = Listener::bind("127.0.0.1:0", &cfg).unwrap_or_else(|e| fail(&e.to_string()));
-    println!(
-        "{{\"event\":\"listening\",\"addr\":\"{}\"}}",
-        listener.local_addr()
-    );
-    let stop = Arc::new(AtomicBool::new(false));
-    let server = {
-        let stop = stop.clone();
-        std::thread::spawn(move || serve_events(listener, stop))
-    };
+    use std::sync::atomic::Ordering;
+    let (addr, stop, server) = spawn_server(&config(a));
+    println!("{{\"event\":\"listening\",\"addr\":\"{addr}\"}}");
     let _ = std::io::stdin().read_to_end(&mut Vec::new());
     stop.store(true, Ordering::Relaxed);
     let _ = server.join();
@@ -458,17 +462,10 @@ fn proc_usage(pid: &str) -> (f64, f64) {
 fn idle(a: &Args) -> Object {
     use std::io::{BufRead, BufReader, Write};
     use std::process::{Command, Stdio};
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::Arc;
+    use std::sync::atomic::Ordering;
     let cfg = config(a);
     let (rss_before, _) = proc_usage("self");
-    let listener = Listener::bind("127.0.0.1:0", &cfg).unwrap_or_else(|e| fail(&e.to_string()));
-    let addr = listener.local_addr().to_string();
-    let stop = Arc::new(AtomicBool::new(false));
-    let server = {
-        let stop = stop.clone();
-        std::thread::spawn(move || serve_events(listener, stop))
-    };
+    let (addr, stop, server) = spawn_server(&cfg);
     let exe = std::env::current_exe().unwrap_or_else(|e| fail(&e.to_string()));
     let mut child = Command::new(exe)
         .args([

@@ -61,17 +61,24 @@ pub(crate) fn cipher_kind(name: CryptName) -> Result<CipherKind, ConnError> {
     })
 }
 
+/// The cipher `config` names and its key, derived from `config.key` as
+/// kcptun does. Slow (4096 rounds of pbkdf2, only for ciphers with a key):
+/// once per configuration, not per packet or session.
+pub(crate) fn cipher_and_key(config: &Config) -> Result<(CipherKind, [u8; KEY_LEN]), ConnError> {
+    let kind = cipher_kind(config.crypt)?;
+    let key = if kind.key_len() > 0 {
+        kcptun_key(config.key.as_bytes())
+    } else {
+        [0; KEY_LEN]
+    };
+    Ok((kind, key))
+}
+
 impl Conn {
     /// A connection for conversation `conv` with `config`'s settings; the
     /// kcp-go cipher key is derived from `config.key` as kcptun does.
     pub fn new(config: &Config, conv: u32) -> Result<Self, ConnError> {
-        let kind = cipher_kind(config.crypt)?;
-        // 4096 rounds of pbkdf2: only for ciphers that use a key.
-        let key = if kind.key_len() > 0 {
-            kcptun_key(config.key.as_bytes())
-        } else {
-            [0; KEY_LEN]
-        };
+        let (kind, key) = cipher_and_key(config)?;
         let crypt = PacketCrypt::new(KcpGoCipher::new(kind, &key))?;
         Self::with_crypt(config, conv, crypt)
     }

@@ -36,8 +36,8 @@ use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::net::SocketAddr;
 
 use crate::config::Config;
-use crate::conn::{cipher_kind, Conn, ConnError, ConnStats};
-use crate::crypt::{kcptun_key, CipherKind, CryptError, KcpGoCipher, PacketCrypt, KEY_LEN};
+use crate::conn::{cipher_and_key, Conn, ConnError, ConnStats};
+use crate::crypt::{CipherKind, CryptError, KcpGoCipher, PacketCrypt, KEY_LEN};
 
 /// Names one session of an endpoint; never reused while the endpoint lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -289,13 +289,8 @@ impl Endpoint {
     }
 
     fn build(config: &Config, dialed: Option<SocketAddr>) -> Result<Self, EndpointError> {
-        let cipher = cipher_kind(config.crypt)?;
-        // The 4096-round key derivation runs once per endpoint, not per session.
-        let key = if cipher.key_len() > 0 {
-            kcptun_key(config.key.as_bytes())
-        } else {
-            [0; KEY_LEN]
-        };
+        // The slow key derivation runs once per endpoint, not per session.
+        let (cipher, key) = cipher_and_key(config)?;
         let opener = PacketCrypt::new(KcpGoCipher::new(cipher, &key))?;
         // Fail now, not on the first datagram, if sessions cannot be made.
         Conn::with_crypt(config, 0, PacketCrypt::new(KcpGoCipher::new(cipher, &key))?)?;
