@@ -27,7 +27,9 @@ type size_t = usize;
 /// still delivers the KCP_EVENT_CLOSED events of its sessions.
 ///
 /// Thread-safe: every function may be called on the same handle from any
-/// number of threads at once (one thread accepting while others poll),
+/// number of threads at once (one thread polling while others send and
+/// receive; take sessions either by accept or by events, see
+/// kcp_listener_accept),
 /// except kcp_listener_free, which must be the last call.
 #[allow(non_camel_case_types)]
 pub struct kcp_listener {
