@@ -427,20 +427,23 @@ impl Endpoint {
                     .collect()
             })
             .unwrap_or_default();
-        if accepted.len() >= self.config.sessions_per_addr {
-            if first_sn != 0 {
-                return None;
-            }
-            self.stats.replaced += 1;
-            self.finish(now, accepted[0], CloseReason::Replaced, out);
+        let replacing = accepted.len() >= self.config.sessions_per_addr;
+        if replacing && first_sn != 0 {
+            return None;
         }
+        // Refuse before replacing: a newcomer that cannot be admitted must
+        // not cost the peer its old session.
         if self.backlog.len() >= self.config.backlog {
             self.stats.backlog_full += 1;
             return None;
         }
-        if self.live >= self.config.max_sessions {
+        if self.live - usize::from(replacing) >= self.config.max_sessions {
             self.stats.session_limit += 1;
             return None;
+        }
+        if replacing {
+            self.stats.replaced += 1;
+            self.finish(now, accepted[0], CloseReason::Replaced, out);
         }
         let id = self.open(from, conv, Origin::Accepted, now).ok()?;
         self.stats.accepted += 1;

@@ -461,3 +461,27 @@ fn a_drained_session_has_no_stale_readable_event() {
     assert_eq!(net.recv(addr(SERVER), s).unwrap(), b"one");
     assert_eq!(net.events(addr(SERVER)), []);
 }
+
+#[test]
+fn a_refused_newcomer_does_not_cost_the_old_session() {
+    // The backlog is full: a restarted peer's new conv cannot be admitted,
+    // so its old session must stay.
+    let mut net = Net::new();
+    net.add(
+        addr(SERVER),
+        Endpoint::listener(&config(&[("backlog", "1")])).unwrap(),
+    );
+    let old = fixed_conv_client(&mut net, 5000, 11);
+    net.send(addr(5000), old, b"one").unwrap();
+    net.run(5);
+    net.endpoints.remove(&addr(5000));
+    let new = fixed_conv_client(&mut net, 5000, 12);
+    net.send(addr(5000), new, b"two").unwrap();
+    net.run(5);
+    let server = net.ep(addr(SERVER));
+    let st = server.stats();
+    assert_eq!((st.replaced, st.accepted), (0, 1), "{st:?}");
+    assert!(st.backlog_full > 0);
+    let s = server.accept().unwrap();
+    assert_eq!(net.recv(addr(SERVER), s).unwrap(), b"one");
+}
