@@ -50,5 +50,5 @@ pub use error::CryptError;
 pub use kcpgo::{KcpGoCipher, KCPGO_IV};
 pub use key::{kcptun_key, KCPTUN_ROUNDS, KCPTUN_SALT, KEY_LEN};
 pub use kind::CipherKind;
-pub use nonce::NonceSource;
+pub use nonce::{os_random, NonceSource};
 pub use packet::{PacketCrypt, CRC_LEN, HEADER_LEN, NONCE_LEN};

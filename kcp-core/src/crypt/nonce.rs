@@ -2,11 +2,16 @@
 
 use std::fmt;
 
-use chacha20poly1305::aead::rand_core::RngCore;
-use chacha20poly1305::aead::OsRng;
-
 use super::salsa::{Salsa20, BLOCK_LEN, WIDE_LEN};
 use super::CryptError;
+
+/// Fills `out` from the operating system's random number generator.
+pub fn os_random(out: &mut [u8]) -> Result<(), CryptError> {
+    use ring::rand::SecureRandom;
+    ring::rand::SystemRandom::new()
+        .fill(out)
+        .map_err(|_| CryptError::Entropy)
+}
 
 /// Fresh random bytes for kcp-go's 16-byte packet nonces.
 ///
@@ -35,9 +40,7 @@ impl NonceSource {
     /// A generator seeded from the operating system's random number generator.
     pub fn from_os() -> Result<Self, CryptError> {
         let mut seed = [0u8; 32];
-        OsRng
-            .try_fill_bytes(&mut seed)
-            .map_err(|_| CryptError::Entropy)?;
+        os_random(&mut seed)?;
         Ok(Self::from_seed(seed))
     }
 

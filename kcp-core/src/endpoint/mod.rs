@@ -969,13 +969,9 @@ impl Endpoint {
 /// A conversation id from the OS CSPRNG, as kcp-go's `DialWithOptions`
 /// picks one (never 0, which some peers treat as "unset").
 pub fn random_conv() -> Result<u32, CryptError> {
-    use chacha20poly1305::aead::rand_core::RngCore;
-    use chacha20poly1305::aead::OsRng;
     loop {
         let mut bytes = [0u8; 4];
-        OsRng
-            .try_fill_bytes(&mut bytes)
-            .map_err(|_| CryptError::Entropy)?;
+        crate::crypt::os_random(&mut bytes)?;
         let conv = u32::from_le_bytes(bytes);
         if conv != 0 {
             return Ok(conv);
