@@ -499,14 +499,16 @@ fn idle(a: &Args) -> Object {
         .strip_prefix("ready ")
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or_else(|| fail(&format!("unexpected from the clients: {ready}")));
-    let (rss_server, cpu_server0) = proc_usage("self");
-    let (rss_client, cpu_client0) = proc_usage(&pid);
+    let (_, cpu_server0) = proc_usage("self");
+    let (_, cpu_client0) = proc_usage(&pid);
     let t0 = Instant::now();
     // The measuring window itself.
     std::thread::sleep(Duration::from_secs_f64(a.seconds));
     let secs = t0.elapsed().as_secs_f64();
-    let (_, cpu_server1) = proc_usage("self");
-    let (_, cpu_client1) = proc_usage(&pid);
+    // Memory at the end of the window: idle sessions give their buffers back
+    // after a second of quiet.
+    let (rss_server, cpu_server1) = proc_usage("self");
+    let (rss_client, cpu_client1) = proc_usage(&pid);
     let server_stats = {
         stop.store(true, Ordering::Relaxed);
         server.join().unwrap_or_else(|_| fail("server panicked"))

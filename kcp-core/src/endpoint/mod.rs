@@ -168,6 +168,9 @@ pub struct EndpointStats {
 /// wait for the interval tick (kcp-go acks only there) or for a reply.
 const ACK_BATCH: usize = 2;
 
+/// How long a session must have been idle before it gives its buffers back.
+const TRIM_AFTER_MS: u64 = 1_000;
+
 const READABLE: u8 = 1;
 const WRITABLE: u8 = 2;
 const CLOSED: u8 = 4;
@@ -191,6 +194,10 @@ struct Live {
     last_input: u64,
     /// When the last keepalive went out.
     last_keepalive: u64,
+    /// Since when the connection has had nothing to do.
+    idle_since: Option<u64>,
+    /// Its buffers were given back (see `TRIM_AFTER_MS`).
+    trimmed: bool,
     /// The deadline of this session's newest timer entry.
     armed: Option<u64>,
     /// Got input in the current batch: flush (ACKs) at its end.
@@ -413,21 +420,20 @@ impl Endpoint {
         if !self.accepting {
             return None;
         }
-        let accepted: Vec<SessionId> = self
+        // The sessions this listener accepted from `from`, oldest first
+        // (counted without collecting: floods of new convs come here).
+        let mut accepted = self
             .peers
             .get(&from)
-            .map(|p| {
-                p.sessions
-                    .iter()
-                    .copied()
-                    .filter(|&id| {
-                        self.live_ref(id)
-                            .is_some_and(|l| l.origin == Origin::Accepted && l.closing.is_none())
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        let replacing = accepted.len() >= self.config.sessions_per_addr;
+            .into_iter()
+            .flat_map(|p| &p.sessions)
+            .filter(|&&id| {
+                self.live_ref(id)
+                    .is_some_and(|l| l.origin == Origin::Accepted && l.closing.is_none())
+            });
+        let oldest = accepted.next().copied();
+        let count = usize::from(oldest.is_some()) + accepted.count();
+        let replacing = count >= self.config.sessions_per_addr;
         if replacing && first_sn != 0 {
             return None;
         }
@@ -441,9 +447,9 @@ impl Endpoint {
             self.stats.session_limit += 1;
             return None;
         }
-        if replacing {
+        if let Some(oldest) = oldest.filter(|_| replacing) {
             self.stats.replaced += 1;
-            self.finish(now, accepted[0], CloseReason::Replaced, out);
+            self.finish(now, oldest, CloseReason::Replaced, out);
         }
         let id = self.open(from, conv, Origin::Accepted, now).ok()?;
         self.stats.accepted += 1;
@@ -555,9 +561,20 @@ impl Endpoint {
             }
         }
         let mut deadline = live.conn.next_deadline(ms32(now)).map(|d| widen(now, d));
-        if deadline.is_none() {
-            // Idle: thousands of sessions may sit like this for hours.
-            live.conn.trim();
+        if deadline.is_some() {
+            live.idle_since = None;
+            live.trimmed = false;
+        } else if !live.trimmed {
+            // Idle: thousands of sessions may sit like this for hours, so
+            // give the buffers back; but only once the quiet has lasted,
+            // or a ping-pong would free and reallocate them per message.
+            let since = *live.idle_since.get_or_insert(now);
+            if now >= since + TRIM_AFTER_MS {
+                live.conn.trim();
+                live.trimmed = true;
+            } else {
+                deadline = Some(since + TRIM_AFTER_MS);
+            }
         }
         let mut wake_at = |at: u64| deadline = Some(deadline.map_or(at, |d: u64| d.min(at)));
         if idle_ms > 0 {
@@ -653,6 +670,8 @@ impl Endpoint {
             closing: None,
             last_input: now,
             last_keepalive: now,
+            idle_since: None,
+            trimmed: false,
             armed: None,
             dirty: false,
             in_backlog: false,

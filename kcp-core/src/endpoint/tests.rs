@@ -113,6 +113,11 @@ impl Net {
 
 const SERVER: u16 = 4000;
 
+/// Segment buffers a session's engine keeps for reuse.
+fn pooled(e: &Endpoint, id: SessionId) -> usize {
+    e.live_ref(id).unwrap().conn.arq().usage().pooled
+}
+
 fn server_and_client(server_cfg: &Config, client_cfg: &Config) -> (Net, SessionId) {
     let mut net = Net::new();
     net.add(addr(SERVER), Endpoint::listener(server_cfg).unwrap());
@@ -159,6 +164,14 @@ fn idle_sessions_have_no_timer() {
     let s = net.ep(addr(SERVER)).accept().unwrap();
     net.recv(addr(SERVER), s).unwrap();
     net.run(200);
+    // Idle, but the buffers stay for a while: a quick next message must
+    // not pay for them again.
+    assert!(pooled(net.ep(addr(5000)), c) > 0);
+    let trim_at = net.ep(addr(5000)).next_timeout().unwrap();
+    assert!(trim_at <= net.now + TRIM_AFTER_MS);
+    net.run(TRIM_AFTER_MS);
+    // Then they are given back, and nothing wakes the sessions any more.
+    assert_eq!(pooled(net.ep(addr(5000)), c), 0);
     assert_eq!(net.ep(addr(SERVER)).next_timeout(), None);
     assert_eq!(net.ep(addr(5000)).next_timeout(), None);
     // And it still works afterwards.
