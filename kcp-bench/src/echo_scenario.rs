@@ -99,6 +99,7 @@ pub fn link_config() -> LinkConfig {
         fifo: true,
         duplicate: 0.0,
         corrupt: 0.0,
+        bottleneck: None,
     }
 }
 

@@ -55,6 +55,19 @@ pub struct LinkConfig {
     pub duplicate: f64,
     /// Probability that a datagram has one byte damaged in flight.
     pub corrupt: f64,
+    /// A bottleneck with a small buffer in front of the delay, such as a
+    /// receiver's socket buffer: `None` (the default) serves any rate.
+    pub bottleneck: Option<Bottleneck>,
+}
+
+/// A queue served at a fixed rate that drops what does not fit (tail drop),
+/// the way a full socket buffer or router queue drops a burst.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bottleneck {
+    /// Datagrams served per millisecond.
+    pub per_ms: u32,
+    /// Datagrams that may wait for service; more are dropped.
+    pub queue: u32,
 }
 
 impl LinkConfig {
@@ -66,6 +79,7 @@ impl LinkConfig {
             fifo: true,
             duplicate: 0.0,
             corrupt: 0.0,
+            bottleneck: None,
         }
     }
 }
@@ -75,8 +89,10 @@ impl LinkConfig {
 pub struct LinkStats {
     /// Datagrams offered.
     pub sent: u64,
-    /// Datagrams dropped.
+    /// Datagrams dropped (at random, or by a full bottleneck queue).
     pub dropped: u64,
+    /// Of those, dropped by a full bottleneck queue.
+    pub overflowed: u64,
     /// Extra copies delivered.
     pub duplicated: u64,
     /// Datagrams damaged.
@@ -105,6 +121,9 @@ pub struct Link {
     /// Sorted by arrival time (stable for equal times).
     queue: VecDeque<Datagram>,
     stats: LinkStats,
+    /// Bottleneck work still to do, in microseconds, as of `last_send`.
+    backlog_us: u64,
+    last_send: u32,
 }
 
 impl Link {
@@ -115,6 +134,8 @@ impl Link {
             rng: Rng::new(seed),
             queue: VecDeque::new(),
             stats: LinkStats::default(),
+            backlog_us: 0,
+            last_send: 0,
         }
     }
 
@@ -135,6 +156,17 @@ impl Link {
             self.stats.dropped += 1;
             return;
         }
+        let queued_ms = match self.config.bottleneck {
+            None => 0,
+            Some(b) => match self.serve(now, b) {
+                Some(wait) => wait,
+                None => {
+                    self.stats.dropped += 1;
+                    self.stats.overflowed += 1;
+                    return;
+                }
+            },
+        };
         let copies = if self.rng.chance(self.config.duplicate) {
             2
         } else {
@@ -146,7 +178,7 @@ impl Link {
                 .delay
                 .end
                 .saturating_sub(self.config.delay.start);
-            let delay = self.config.delay.start + self.rng.below(span);
+            let delay = self.config.delay.start + self.rng.below(span) + queued_ms;
             let mut packet = Datagram {
                 sent: now,
                 at: now.wrapping_add(delay),
@@ -164,6 +196,20 @@ impl Link {
         if copies == 2 {
             self.stats.duplicated += 1;
         }
+    }
+
+    /// Queues a datagram at the bottleneck: how long it waits there, in
+    /// whole ms, or `None` if the queue is full.
+    fn serve(&mut self, now: u32, b: Bottleneck) -> Option<u32> {
+        let service_us = 1000 / u64::from(b.per_ms.max(1));
+        let elapsed_ms = u64::from(now.wrapping_sub(self.last_send));
+        self.last_send = now;
+        self.backlog_us = self.backlog_us.saturating_sub(elapsed_ms * 1000);
+        if self.backlog_us >= u64::from(b.queue) * service_us {
+            return None;
+        }
+        self.backlog_us += service_us;
+        Some(self.backlog_us.div_ceil(1000) as u32)
     }
 
     fn enqueue(&mut self, mut packet: Datagram) {

@@ -24,6 +24,7 @@ impl Net {
             fifo: self.fifo,
             duplicate: self.duplicate,
             corrupt: self.corrupt,
+            bottleneck: None,
         };
         Link::new(config, seed)
     }

@@ -13,15 +13,19 @@
 //! - Stream-mode `recv` fills the caller's buffer and may split a segment.
 //! - [`Recovery::Improved`] (the default) detects losses sooner; see there.
 
+mod congestion;
 mod error;
 mod packer;
+mod recovery;
 mod rtt;
 pub mod segment;
 
 use std::collections::VecDeque;
 
+use congestion::Congestion;
 pub use error::ArqError;
 use packer::Packer;
+use recovery::{RackState, TailProbe};
 pub use rtt::{RttEstimator, RTO_DEFAULT, RTO_MAX, RTO_MIN, RTO_NODELAY_MIN};
 use segment::{segments, Command, SegmentHeader, HEADER_LEN};
 
@@ -148,7 +152,8 @@ struct Segment {
     fastack: u32,
     xmit: u32,
     acked: bool,
-    /// Declared lost by RACK; retransmitted at the next flush.
+    /// Declared lost (by RACK, the fast-resend threshold or a timeout, in
+    /// the improved recovery); retransmitted as soon as the budget allows.
     lost: bool,
     data: Vec<u8>,
 }
@@ -190,9 +195,7 @@ pub struct Arq {
     snd_wnd: u16,
     rmt_wnd: u16,
     peer_wnd_max: Option<u16>,
-    cwnd: u32,
-    ssthresh: u32,
-    incr: u32,
+    cc: Congestion,
     snd_queue: VecDeque<Segment>,
     /// Every sn from `snd_una` to `snd_nxt - 1`, in order; acked ones wait as tombstones.
     snd_buf: VecDeque<Segment>,
@@ -209,13 +212,11 @@ pub struct Arq {
     acklist: Vec<(u32, u32)>,
 
     rtt: RttEstimator,
-    /// Newest transmission known delivered: (ts, sn), and the RTT it measured.
-    rack: Option<(u32, u32)>,
-    rack_rtt: u32,
-    min_rtt: u32,
-    /// An ACK arrived for a segment sent before one already acknowledged:
-    /// the path reorders, so loss detection must allow for it.
-    reordering_seen: bool,
+    rack: RackState,
+    tail_probe: TailProbe,
+    /// The backed-off RTO of the last timeout, kept for new segments until
+    /// a segment sent once is acknowledged (Karn's rule; improved recovery).
+    rto_backoff: u32,
     current: u32,
     interval: u32,
     ts_flush: u32,
@@ -256,9 +257,7 @@ impl Arq {
             snd_wnd: SND_WND_DEFAULT,
             rmt_wnd: RCV_WND_DEFAULT,
             peer_wnd_max: None,
-            cwnd: 0,
-            ssthresh: THRESH_INIT,
-            incr: 0,
+            cc: Congestion::default(),
             snd_queue: VecDeque::new(),
             snd_buf: VecDeque::new(),
             in_flight: 0,
@@ -269,10 +268,9 @@ impl Arq {
             rcv_offset: 0,
             acklist: Vec::new(),
             rtt: RttEstimator::default(),
-            rack: None,
-            rack_rtt: 0,
-            min_rtt: u32::MAX,
-            reordering_seen: false,
+            rack: RackState::default(),
+            tail_probe: TailProbe::default(),
+            rto_backoff: 0,
             current: 0,
             interval: INTERVAL_DEFAULT,
             ts_flush: INTERVAL_DEFAULT,
@@ -586,7 +584,7 @@ impl Arq {
 
     /// The congestion window in segments.
     pub fn cwnd(&self) -> u32 {
-        self.cwnd
+        self.cc.cwnd()
     }
 
     /// The peer's last advertised free window in segments.
@@ -696,6 +694,7 @@ impl Arq {
             });
         }
         let was_full = self.rcv_queue.len() >= usize::from(self.rcv_wnd);
+        let free_before = self.wnd_unused();
         let mut written = 0;
         while let Some(seg) = self.rcv_queue.front() {
             let chunk = &seg.data[self.rcv_offset..];
@@ -717,8 +716,16 @@ impl Arq {
         }
         self.move_to_rcv_queue();
         if was_full && self.rcv_queue.len() < usize::from(self.rcv_wnd) {
-            // Tell the peer at once that the window reopened.
+            // Tell the peer that the window reopened (ikcp: at the next flush).
             self.probe |= ASK_TELL;
+        }
+        let half = self.rcv_wnd / 2;
+        if self.recovery == Recovery::Improved && free_before < half && self.wnd_unused() >= half {
+            // A sender held back by a nearly full window would otherwise
+            // wait for our next tick (up to an interval) to hear it has
+            // room: tell it now.
+            self.probe |= ASK_TELL;
+            self.urgent = true;
         }
         Ok(written)
     }
@@ -755,6 +762,8 @@ impl Arq {
         }
         self.current = now;
         let prev_una = self.snd_una;
+        let prev_in_flight = self.in_flight;
+        let mut spurious = false;
         // The freshest ACK of this datagram: (sn, ts).
         let mut newest_ack: Option<(u32, u32)> = None;
         let mut count = 0;
@@ -769,14 +778,17 @@ impl Arq {
                     .then(|| diff(now, h.ts) as u32)
                     .filter(|&rtt| rtt <= RTO_MAX);
             if let Some(rtt) = ack_rtt {
-                self.note_delivered(h.sn, h.ts, rtt);
+                let acked = self.in_flight_index(h.sn).and_then(|i| self.snd_buf.get(i));
+                self.rack.note_delivered(acked, h.sn, h.ts, rtt);
+            }
+            if h.cmd == Command::Ack && self.recovery == Recovery::Improved {
+                spurious |= self.is_spurious_retransmission(h.sn, h.ts);
             }
             self.parse_una(h.una);
             match h.cmd {
                 Command::Ack => {
                     if let Some(rtt) = ack_rtt {
                         self.rtt.sample(rtt, self.interval);
-                        self.min_rtt = self.min_rtt.min(rtt);
                     }
                     self.parse_ack(h.sn);
                     newest_ack = match newest_ack {
@@ -810,12 +822,32 @@ impl Arq {
         }
         if let Some((sn, ts)) = newest_ack {
             self.parse_fastack(sn, ts);
-            if self.recovery == Recovery::Improved {
-                self.detect_losses(now);
+            if let Some(rack) = self.rack.test(self.recovery) {
+                if recovery::finds_loss(&self.snd_buf, rack, now, self.fastlimit) {
+                    self.urgent = true;
+                }
             }
         }
-        if diff(self.snd_una, prev_una) > 0 {
-            self.grow_cwnd();
+        if spurious {
+            self.cc.on_spurious_retransmission(self.mss);
+        }
+        let delivered = (prev_in_flight - self.in_flight) as u32;
+        if delivered > 0 {
+            self.tail_probe.on_progress(now);
+        }
+        self.cc.on_ack(
+            now,
+            self.rtt.srtt(),
+            self.recovery,
+            delivered,
+            diff(self.snd_una, prev_una) > 0,
+            self.snd_una,
+            u32::from(self.rmt_wnd),
+            self.mss,
+        );
+        if self.cc.in_episode() && delivered > 0 {
+            // Loss recovery is clocked by ACKs: what was delivered may go out.
+            self.urgent = true;
         }
         if self.ack_nodelay && !self.acklist.is_empty() {
             self.urgent = true;
@@ -879,11 +911,37 @@ impl Arq {
             if !seg.acked {
                 seg.acked = true;
                 self.in_flight -= 1;
+                let (ts, xmit) = (seg.ts, seg.xmit);
                 let data = std::mem::take(&mut seg.data);
                 self.recycle(data);
+                self.observe_delivery(ts, xmit);
             }
         }
         self.shrink_buf();
+    }
+
+    /// The round trip a tail probe waits two of: the smoothed RTT, or the
+    /// longer the peer has been seen to take, or half a backed-off RTO.
+    fn probe_rtt(&self) -> u32 {
+        self.rtt
+            .srtt()
+            .max(self.rtt.peak())
+            .max(self.rto_backoff / 2)
+    }
+
+    /// How long a segment (sent at `ts`, `xmit` times) took to be
+    /// acknowledged by its own ACK. A peer that holds its ACKs until its
+    /// tick and acknowledges only its newest segment per tick (kcp-go)
+    /// gives RTT samples that mostly leave its ACK delay out; this time
+    /// includes it, and keeps the RTO and the tail probe above it. Only a
+    /// segment sent once says when it was sent (Karn); `una` says nothing
+    /// of when (it may cover a segment held behind a hole for long).
+    fn observe_delivery(&mut self, ts: u32, xmit: u32) {
+        let took = diff(self.current, ts);
+        if xmit == 1 && took >= 0 {
+            self.rtt.observe_delivery(took as u32);
+            self.rto_backoff = 0;
+        }
     }
 
     /// Pops acknowledged tombstones off the front and recomputes `snd_una`.
@@ -899,13 +957,17 @@ impl Arq {
         if diff(sn, self.snd_una) < 0 || diff(sn, self.snd_nxt) >= 0 {
             return;
         }
-        let end = sn.wrapping_sub(self.snd_una) as usize;
+        let index = sn.wrapping_sub(self.snd_una) as usize;
         let time_ordered = self.recovery == Recovery::Improved;
-        for seg in self.snd_buf.iter_mut().take(end) {
-            if !seg.acked && (!time_ordered || diff(ts, seg.ts) >= 0) {
-                seg.fastack += 1;
-            }
+        recovery::count_fastack(&mut self.snd_buf, index, ts, time_ordered);
+    }
+
+    /// Where `sn` sits in the send buffer, if it is in flight (acked or not).
+    fn in_flight_index(&self, sn: u32) -> Option<usize> {
+        if diff(sn, self.snd_una) < 0 || diff(sn, self.snd_nxt) >= 0 {
+            return None;
         }
+        Some(sn.wrapping_sub(self.snd_una) as usize)
     }
 
     /// Whether an ACK may yield an RTT sample. ikcp samples every ACK; the
@@ -916,84 +978,17 @@ impl Arq {
         if self.recovery == Recovery::Classic {
             return true;
         }
-        if diff(sn, self.snd_una) < 0 || diff(sn, self.snd_nxt) >= 0 {
-            return false;
-        }
-        let index = sn.wrapping_sub(self.snd_una) as usize;
-        self.snd_buf
-            .get(index)
+        self.in_flight_index(sn)
+            .and_then(|i| self.snd_buf.get(i))
             .is_some_and(|seg| !seg.acked && diff(seg.ts, ts) >= 0)
     }
 
-    /// Remembers the most recently sent segment known to have arrived (RACK).
-    fn note_delivered(&mut self, sn: u32, ts: u32, rtt: u32) {
-        // Only ACKs of segments still in flight say something new.
-        if diff(sn, self.snd_una) < 0 || diff(sn, self.snd_nxt) >= 0 {
-            return;
-        }
-        let newer = match self.rack {
-            None => true,
-            Some((rts, rsn)) => diff(ts, rts) > 0 || (ts == rts && diff(sn, rsn) > 0),
-        };
-        if !newer {
-            let index = sn.wrapping_sub(self.snd_una) as usize;
-            if self
-                .snd_buf
-                .get(index)
-                .is_some_and(|s| !s.acked && s.xmit == 1)
-            {
-                self.reordering_seen = true;
-            }
-        }
-        if newer {
-            self.rack = Some((ts, sn));
-            self.rack_rtt = rtt;
-        }
-    }
-
-    /// The RACK loss test in force, if any ACK has told us enough.
-    fn rack_threshold(&self) -> Option<Rack> {
-        match (self.recovery, self.rack) {
-            (Recovery::Improved, Some((ts, sn))) => {
-                // RFC 8985, 6.2: no reordering allowance until reordering is seen.
-                let allowance = if self.reordering_seen {
-                    self.min_rtt / 4
-                } else {
-                    0
-                };
-                Some(Rack {
-                    ts,
-                    sn,
-                    wait: self.rack_rtt + allowance,
-                })
-            }
-            _ => None,
-        }
-    }
-
-    /// Marks segments RACK finds lost so the next `update` retransmits them
-    /// without waiting for the interval tick.
-    ///
-    /// First transmissions happen in `sn` order, so once a segment sent only
-    /// once is newer than the newest delivered one, every later segment is
-    /// newer too (a retransmission is newer than its first send): the scan
-    /// stops there, which in steady state is the first segment it looks at.
-    fn detect_losses(&mut self, now: u32) {
-        let Some(rack) = self.rack_threshold() else {
-            return;
-        };
-        for seg in self.snd_buf.iter_mut() {
-            if seg.acked {
-                continue;
-            }
-            if seg.xmit == 1 && !rack.sent_before(seg) {
-                break;
-            }
-            if !seg.lost && rack.is_lost(seg, now) && seg.xmit <= self.fastlimit {
-                seg.lost = true;
-                self.urgent = true;
-            }
-        }
+    /// Whether an ACK of `sn` echoing `ts` proves that segment's latest
+    /// retransmission unnecessary: it echoes an earlier transmission.
+    fn is_spurious_retransmission(&self, sn: u32, ts: u32) -> bool {
+        self.in_flight_index(sn)
+            .and_then(|i| self.snd_buf.get(i))
+            .is_some_and(|seg| !seg.acked && seg.xmit > 1 && diff(ts, seg.ts) < 0)
     }
 
     fn push_ack(&mut self, sn: u32, ts: u32) {
@@ -1032,28 +1027,6 @@ impl Arq {
         self.move_to_rcv_queue();
     }
 
-    fn grow_cwnd(&mut self) {
-        let rmt = u32::from(self.rmt_wnd);
-        if self.cwnd >= rmt {
-            return;
-        }
-        let mss = self.mss as u32;
-        if self.cwnd < self.ssthresh {
-            self.cwnd += 1;
-            self.incr += mss;
-        } else {
-            self.incr = self.incr.max(mss);
-            self.incr += mss * mss / self.incr + mss / 16;
-            if (self.cwnd + 1) * mss <= self.incr {
-                self.cwnd = self.incr.div_ceil(mss.max(1));
-            }
-        }
-        if self.cwnd > rmt {
-            self.cwnd = rmt;
-            self.incr = rmt * mss;
-        }
-    }
-
     // ----- output --------------------------------------------------------
 
     /// Sends everything due now: ACKs, window probes, new data the windows
@@ -1074,7 +1047,37 @@ impl Arq {
             una: self.rcv_nxt,
             len: 0,
         };
-        let rack = self.rack_threshold();
+        // Move what the windows allow from the queue into flight.
+        let window = u32::from(self.snd_wnd.min(self.rmt_wnd));
+        let cwnd = self.cc.window(window, self.nocwnd, self.recovery, self.mss);
+        while diff(self.snd_nxt, self.snd_una.wrapping_add(cwnd)) < 0 {
+            let Some(mut seg) = self.snd_queue.pop_front() else {
+                break;
+            };
+            seg.sn = self.snd_nxt;
+            seg.ts = now;
+            seg.resend_ts = now;
+            seg.rto = self.rtt.rto();
+            seg.fastack = 0;
+            seg.xmit = 0;
+            self.snd_nxt = self.snd_nxt.wrapping_add(1);
+            self.snd_buf.push_back(seg);
+            self.in_flight += 1;
+        }
+
+        let resend = if self.fastresend > 0 {
+            self.fastresend
+        } else {
+            u32::MAX
+        };
+        // The improved recovery finds this flush's losses before sending,
+        // so its congestion response, and the budget that bounds
+        // retransmission bursts, already cover this flush.
+        let mut budget = match self.recovery {
+            Recovery::Classic => None,
+            Recovery::Improved => self.assess_losses(now, resend, window),
+        };
+        let rack = self.rack.test(self.recovery);
         if self.buffer.len() != self.mtu {
             // Released by `trim` while idle.
             self.resize_buffer();
@@ -1115,37 +1118,6 @@ impl Arq {
         }
         self.probe = 0;
 
-        // Move what the windows allow from the queue into flight.
-        // ikcp's cwnd starts at 0, so its first flush sends nothing when
-        // congestion control is on; the improved mode starts at one segment.
-        if self.cwnd == 0 && self.recovery == Recovery::Improved {
-            self.cwnd = 1;
-            self.incr = self.mss as u32;
-        }
-        let mut cwnd = u32::from(self.snd_wnd.min(self.rmt_wnd));
-        if !self.nocwnd {
-            cwnd = cwnd.min(self.cwnd);
-        }
-        while diff(self.snd_nxt, self.snd_una.wrapping_add(cwnd)) < 0 {
-            let Some(mut seg) = self.snd_queue.pop_front() else {
-                break;
-            };
-            seg.sn = self.snd_nxt;
-            seg.ts = now;
-            seg.resend_ts = now;
-            seg.rto = self.rtt.rto();
-            seg.fastack = 0;
-            seg.xmit = 0;
-            self.snd_nxt = self.snd_nxt.wrapping_add(1);
-            self.snd_buf.push_back(seg);
-            self.in_flight += 1;
-        }
-
-        let resend = if self.fastresend > 0 {
-            self.fastresend
-        } else {
-            u32::MAX
-        };
         // ikcp gives a first transmission an eighth of the RTO extra in
         // normal mode. With RACK detecting losses, the RTO is only the
         // backstop, so keep that slack in nodelay mode too: it halves the
@@ -1155,57 +1127,91 @@ impl Arq {
         } else {
             0
         };
-        let rx_rto = self.rtt.rto();
+        let rx_rto = match self.recovery {
+            Recovery::Classic => self.rtt.rto(),
+            Recovery::Improved => {
+                // Karn's retained back-off, but at most four times the
+                // estimate, so a lossy path does not push new segments'
+                // timers towards RTO_MAX.
+                let rto = self.rtt.rto_above_peak();
+                rto.max(self.rto_backoff.min(rto.saturating_mul(4)))
+                    .min(RTO_MAX)
+            }
+        };
         let mut fast_resent = false;
         let mut timed_out = false;
+        let mut transmitted = 0;
         header.cmd = Command::Push;
         header.una = self.rcv_nxt;
         for seg in self.snd_buf.iter_mut() {
             if seg.acked {
                 continue;
             }
-            let send = if seg.xmit == 0 {
-                seg.rto = rx_rto;
-                seg.resend_ts = now.wrapping_add(seg.rto + rto_slack);
-                true
+            let why = if seg.xmit == 0 {
+                Transmit::First
             } else if diff(now, seg.resend_ts) >= 0 {
-                seg.rto += match self.nodelay {
-                    0 => seg.rto.max(rx_rto),
-                    1 => seg.rto / 2,
-                    _ => rx_rto / 2,
-                };
-                seg.rto = seg.rto.min(RTO_MAX);
-                seg.resend_ts = now.wrapping_add(seg.rto);
-                self.stats.timeout_retransmits += 1;
-                timed_out = true;
-                true
-            } else if seg.fastack >= resend || seg.lost || rack.is_some_and(|r| r.is_lost(seg, now))
+                Transmit::Timeout
+            } else if (seg.fastack >= resend
+                || seg.lost
+                || rack.is_some_and(|r| r.is_lost(seg, now)))
+                && recovery::within_fastlimit(seg, self.fastlimit)
             {
-                if seg.xmit <= self.fastlimit || self.fastlimit == 0 {
-                    if seg.fastack >= resend {
+                if seg.fastack >= resend {
+                    Transmit::Fast
+                } else {
+                    Transmit::Early
+                }
+            } else {
+                continue;
+            };
+            // With nc only retransmissions are bounded: new data is held by
+            // the windows alone, as ikcp's nc promises.
+            if why != Transmit::First || !self.nocwnd {
+                if let Some(left) = budget.as_mut() {
+                    if *left == 0 {
+                        continue;
+                    }
+                    *left -= 1;
+                }
+            }
+            match why {
+                Transmit::First => {
+                    seg.rto = rx_rto;
+                    seg.resend_ts = now.wrapping_add(seg.rto + rto_slack);
+                    self.tail_probe.on_progress(now);
+                }
+                Transmit::Timeout => {
+                    seg.rto += match self.nodelay {
+                        0 => seg.rto.max(rx_rto),
+                        1 => seg.rto / 2,
+                        _ => rx_rto / 2,
+                    };
+                    seg.rto = seg.rto.min(RTO_MAX);
+                    seg.resend_ts = now.wrapping_add(seg.rto);
+                    if self.recovery == Recovery::Improved {
+                        self.rto_backoff = self.rto_backoff.max(seg.rto);
+                    }
+                    self.stats.timeout_retransmits += 1;
+                    timed_out = true;
+                }
+                Transmit::Fast | Transmit::Early => {
+                    if why == Transmit::Fast {
                         self.stats.fast_retransmits += 1;
                     } else {
                         self.stats.early_retransmits += 1;
                     }
                     seg.fastack = 0;
-                    seg.lost = false;
                     seg.resend_ts = now.wrapping_add(seg.rto);
                     fast_resent = true;
-                    true
-                } else {
-                    false
                 }
-            } else {
-                false
-            };
-            if !send {
-                continue;
             }
+            seg.lost = false;
             if seg.xmit > 0 {
                 self.stats.retransmits += 1;
             }
             seg.xmit += 1;
             seg.ts = now;
+            transmitted += 1;
             self.stats.out_segments += 1;
             header.frg = seg.frg;
             header.ts = seg.ts;
@@ -1218,23 +1224,78 @@ impl Arq {
         }
         packer.finish(out);
         self.stats.out_datagrams += packer.datagrams;
+        self.cc.on_sent(transmitted);
 
-        if fast_resent {
-            let inflight = self.snd_nxt.wrapping_sub(self.snd_una);
-            self.ssthresh = (inflight / 2).max(THRESH_MIN);
-            self.cwnd = self.ssthresh + resend.min(u32::from(u16::MAX));
-            self.incr = self.cwnd * self.mss as u32;
+        if self.recovery == Recovery::Classic {
+            if fast_resent {
+                let inflight = self.snd_nxt.wrapping_sub(self.snd_una);
+                self.cc.classic_fast_loss(inflight, resend, self.mss);
+            }
+            if timed_out {
+                // ikcp halves the window this flush used, not the updated cwnd.
+                self.cc.classic_timeout(cwnd, self.mss);
+            }
         }
-        if timed_out {
-            // ikcp halves the window this flush used, not the updated cwnd.
-            self.ssthresh = (cwnd / 2).max(THRESH_MIN);
-            self.cwnd = 1;
-            self.incr = self.mss as u32;
+        self.cc.at_least_one(self.mss);
+    }
+
+    /// The improved recovery's look at the send buffer before a flush: it
+    /// marks what RACK or the fast-resend threshold finds lost and what
+    /// timed out, tells the congestion state once per loss, and returns how
+    /// many segments this flush may transmit (`None`: as the windows allow).
+    fn assess_losses(&mut self, now: u32, resend: u32, window: u32) -> Option<u32> {
+        if !self.cc.in_episode()
+            && self.in_flight > 0
+            && self.tail_probe.is_due(now, self.probe_rtt(), self.interval)
+        {
+            // Marked before the count below, so the probe is not a loss.
+            if let Some(seg) = self
+                .snd_buf
+                .iter_mut()
+                .rev()
+                .find(|s| !s.acked && s.xmit > 0)
+            {
+                seg.lost = true;
+            }
         }
-        if self.cwnd < 1 {
-            self.cwnd = 1;
-            self.incr = self.mss as u32;
+        let rack = self.rack.test(self.recovery);
+        let (mut pipe, mut lost, mut expired) = (0u32, 0u32, 0u32);
+        for seg in self.snd_buf.iter_mut() {
+            if seg.acked || seg.xmit == 0 {
+                continue;
+            }
+            if diff(now, seg.resend_ts) >= 0 {
+                if !seg.lost {
+                    seg.lost = true;
+                    expired += 1;
+                }
+                continue;
+            }
+            if !seg.lost
+                && recovery::within_fastlimit(seg, self.fastlimit)
+                && (seg.fastack >= resend || rack.is_some_and(|r| r.is_lost(seg, now)))
+            {
+                seg.lost = true;
+                lost += 1;
+            }
+            if !seg.lost {
+                pipe += 1;
+            }
         }
+        let flight = self.snd_nxt.wrapping_sub(self.snd_una);
+        for (count, timeout) in [(lost, false), (expired, true)] {
+            self.cc.on_loss(
+                now,
+                count,
+                timeout,
+                flight,
+                self.snd_nxt,
+                window,
+                self.nocwnd,
+                self.mss,
+            );
+        }
+        self.cc.budget(pipe)
     }
 
     // ----- clock ---------------------------------------------------------
@@ -1297,7 +1358,9 @@ impl Arq {
         }
         let tm_flush = diff(ts_flush, now) as u32;
         let mut tm_packet = u32::MAX;
-        for seg in self.snd_buf.iter().filter(|s| !s.acked) {
+        // A segment not yet sent (held back by a loss episode's budget)
+        // goes at a flush that ACKs or the next tick trigger.
+        for seg in self.snd_buf.iter().filter(|s| !s.acked && s.xmit > 0) {
             let d = diff(seg.resend_ts, now);
             if d <= 0 {
                 return now;
@@ -1308,26 +1371,15 @@ impl Arq {
     }
 }
 
-/// The RACK state a loss test needs: the newest delivered transmission and
-/// how long an older one may still take.
-#[derive(Clone, Copy)]
-struct Rack {
-    ts: u32,
-    sn: u32,
-    wait: u32,
-}
-
-impl Rack {
-    /// Whether `seg`'s latest transmission went out before the newest
-    /// delivered one (same millisecond: by sequence, the order of a flush).
-    fn sent_before(&self, seg: &Segment) -> bool {
-        diff(self.ts, seg.ts) > 0 || (self.ts == seg.ts && diff(self.sn, seg.sn) > 0)
-    }
-
-    /// Sent before the newest delivered segment, and overdue.
-    fn is_lost(&self, seg: &Segment, now: u32) -> bool {
-        self.sent_before(seg) && seg.xmit > 0 && diff(now, seg.ts) >= self.wait as i32
-    }
+/// Why a flush transmits a segment.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Transmit {
+    First,
+    Timeout,
+    /// The fast-resend threshold was reached.
+    Fast,
+    /// RACK found it lost (improved recovery).
+    Early,
 }
 
 fn out_of_range(what: &'static str, min: usize, max: usize, got: usize) -> ArqError {
@@ -1339,5 +1391,7 @@ fn out_of_range(what: &'static str, min: usize, max: usize, got: usize) -> ArqEr
     }
 }
 
+#[cfg(test)]
+mod congestion_tests;
 #[cfg(test)]
 mod tests;

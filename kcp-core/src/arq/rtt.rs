@@ -18,6 +18,8 @@ pub struct RttEstimator {
     rttvar: u32,
     rto: u32,
     min_rto: u32,
+    /// The largest recent sample, decaying by 1/64 per sample.
+    peak: u32,
 }
 
 impl Default for RttEstimator {
@@ -27,6 +29,7 @@ impl Default for RttEstimator {
             rttvar: 0,
             rto: RTO_DEFAULT,
             min_rto: RTO_MIN,
+            peak: 0,
         }
     }
 }
@@ -51,6 +54,7 @@ impl RttEstimator {
             self.rttvar = (3 * self.rttvar + delta) / 4;
             self.srtt = ((7 * self.srtt + rtt) / 8).max(1);
         }
+        self.peak = rtt.max(self.peak - self.peak / 64);
         self.recompute(interval);
         true
     }
@@ -65,6 +69,31 @@ impl RttEstimator {
     /// The current retransmission timeout in ms.
     pub fn rto(&self) -> u32 {
         self.rto
+    }
+
+    /// The RTO, but never under a quarter more than the largest recent
+    /// sample. ikcp's RTO allows for our own interval as the ACK delay, but
+    /// a peer may hold its ACKs longer (kcp-go's default interval is
+    /// 100 ms): its ACK-clocked samples then sit just under that delay
+    /// with no variance, and the bare RTO fires just before every ACK.
+    /// The improved recovery uses this one.
+    pub fn rto_above_peak(&self) -> u32 {
+        let floor = self.peak.saturating_add(self.peak / 4);
+        self.rto.max(floor).min(RTO_MAX)
+    }
+
+    /// Folds in how long a delivered segment (sent once) took to be
+    /// acknowledged, counting the peer's ACK delay: it raises the peak
+    /// only, never the smoothed RTT.
+    pub fn observe_delivery(&mut self, ms: u32) {
+        if ms <= RTO_MAX {
+            self.peak = self.peak.max(ms);
+        }
+    }
+
+    /// The largest recent RTT (a sample or a delivery time), decaying.
+    pub fn peak(&self) -> u32 {
+        self.peak
     }
 
     /// Smoothed RTT in ms (0 before the first sample).

@@ -6,13 +6,13 @@ use super::*;
 const NEAR_WRAP: u32 = u32::MAX - 3;
 
 /// Collects every datagram `flush` emits.
-fn flush_all(arq: &mut Arq, now: u32) -> Vec<Vec<u8>> {
+pub(super) fn flush_all(arq: &mut Arq, now: u32) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     arq.flush(now, &mut |d: &mut [u8]| out.push(d.to_vec()));
     out
 }
 
-fn update_all(arq: &mut Arq, now: u32) -> Vec<Vec<u8>> {
+pub(super) fn update_all(arq: &mut Arq, now: u32) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     arq.update(now, &mut |d: &mut [u8]| out.push(d.to_vec()));
     out
@@ -26,7 +26,7 @@ fn headers(datagrams: &[Vec<u8>]) -> Vec<SegmentHeader> {
         .collect()
 }
 
-fn deliver(datagrams: &[Vec<u8>], to: &mut Arq, now: u32) {
+pub(super) fn deliver(datagrams: &[Vec<u8>], to: &mut Arq, now: u32) {
     for d in datagrams {
         to.input(now, d).expect("valid datagram");
     }
