@@ -1,9 +1,13 @@
 /*
  * file_transfer.c: sends one file over a KCP session.
  *
- *   file_transfer recv OUTFILE ADDR   listen on ADDR (port 0: any), receive
- *                                     one file into OUTFILE, then exit
- *   file_transfer send FILE ADDR      dial the receiver at ADDR, send FILE
+ *   file_transfer recv OUTFILE ADDR [key=value...]   listen on ADDR (port 0:
+ *                          any), receive one file into OUTFILE, then exit
+ *   file_transfer send FILE ADDR [key=value...]      dial the receiver at
+ *                          ADDR, send FILE
+ *
+ * With no key=value the library's defaults apply (what a new user gets);
+ * any kcp_config key may follow, e.g. mode=fast3 sndwnd=1024 rcvwnd=1024.
  *
  * The protocol is three steps, one message each way at the ends:
  *   1. sender -> receiver: the file size, 8 bytes little-endian;
@@ -65,18 +69,27 @@ static void progress(Progress *p, uint64_t done) {
     }
 }
 
-static kcp_config *make_config(void) {
+/* The defaults, then each "key=value" of `opts` in order. */
+static kcp_config *make_config(int nopts, char **opts) {
     kcp_config *cfg = kcp_config_new();
-    const char *kv[][2] = {{"mode", "fast3"}, {"sndwnd", "1024"}, {"rcvwnd", "1024"}};
-    for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++) {
-        int rc = kcp_config_set(cfg, kv[i][0], kv[i][1]);
-        if (rc < 0) die(kv[i][0], rc);
+    for (int i = 0; i < nopts; i++) {
+        char key[64];
+        const char *eq = strchr(opts[i], '=');
+        size_t klen = eq ? (size_t)(eq - opts[i]) : 0;
+        if (!eq || klen == 0 || klen >= sizeof key) {
+            fprintf(stderr, "file_transfer: %s is not key=value\n", opts[i]);
+            exit(2);
+        }
+        memcpy(key, opts[i], klen);
+        key[klen] = '\0';
+        int rc = kcp_config_set(cfg, key, eq + 1);
+        if (rc < 0) die(opts[i], rc);
     }
     return cfg;
 }
 
-static int receive(const char *path, const char *addr) {
-    kcp_config *cfg = make_config();
+static int receive(const char *path, const char *addr, int nopts, char **opts) {
+    kcp_config *cfg = make_config(nopts, opts);
     kcp_listener *listener = NULL;
     int rc = kcp_listen(addr, cfg, &listener);
     kcp_config_free(cfg);
@@ -141,7 +154,7 @@ static int receive(const char *path, const char *addr) {
     return 0;
 }
 
-static int send_file(const char *path, const char *addr) {
+static int send_file(const char *path, const char *addr, int nopts, char **opts) {
     FILE *in = fopen(path, "rb");
     if (!in) {
         perror(path);
@@ -159,7 +172,7 @@ static int send_file(const char *path, const char *addr) {
     }
     uint64_t size = (uint64_t)end, sent = 0;
 
-    kcp_config *cfg = make_config();
+    kcp_config *cfg = make_config(nopts, opts);
     kcp_session *s = NULL;
     int rc = kcp_dial(addr, cfg, &s);
     kcp_config_free(cfg);
@@ -204,9 +217,11 @@ static int send_file(const char *path, const char *addr) {
 }
 
 int main(int argc, char **argv) {
-    if (argc == 4 && strcmp(argv[1], "recv") == 0) return receive(argv[2], argv[3]);
-    if (argc == 4 && strcmp(argv[1], "send") == 0) return send_file(argv[2], argv[3]);
-    fprintf(stderr, "usage: file_transfer recv OUTFILE ADDR\n"
-                    "       file_transfer send FILE ADDR\n");
+    if (argc >= 4 && strcmp(argv[1], "recv") == 0)
+        return receive(argv[2], argv[3], argc - 4, argv + 4);
+    if (argc >= 4 && strcmp(argv[1], "send") == 0)
+        return send_file(argv[2], argv[3], argc - 4, argv + 4);
+    fprintf(stderr, "usage: file_transfer recv OUTFILE ADDR [key=value...]\n"
+                    "       file_transfer send FILE ADDR [key=value...]\n");
     return 2;
 }

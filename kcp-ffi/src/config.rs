@@ -30,8 +30,11 @@ impl kcp_config {
     }
 }
 
-/// A new configuration with ikcp's defaults (nodelay 0, interval 100,
-/// windows 32/128, MTU 1400), no FEC and no crypto (`crypt = null`).
+/// A new configuration with the session defaults: nodelay 1, interval 10,
+/// resend 2, congestion control on (nc 0), windows 256/256, MTU 1400,
+/// socket buffers 4 MiB (sockbuf; 0 keeps the system's), improved
+/// recovery, no FEC and no crypto (`crypt = null`). (kcp_arq_new keeps
+/// ikcp's own defaults.)
 ///
 /// Returns a handle owned by the caller, to release with kcp_config_free
 /// (never NULL unless memory is exhausted, which aborts).
@@ -76,7 +79,7 @@ pub unsafe extern "C" fn kcp_config_free(config: *mut kcp_config) {
 /// sndwnd, rcvwnd (1..65535), stream (0/1), acknodelay (0/1), recovery
 /// (classic|improved), datashard, parityshard (0..255; 0 turns FEC off),
 /// crypt (null|none|salsa20|aes|aes-128|aes-192|secure), key (passphrase),
-/// psk, conv, dscp (0..63), sockbuf (bytes), keepalive (s), idle_timeout
+/// psk, conv, dscp (0..63), sockbuf (bytes; 0 = the system's), keepalive (s), idle_timeout
 /// (s), max_sessions.
 ///
 /// Both strings are only read during the call.

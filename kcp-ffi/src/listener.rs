@@ -84,10 +84,17 @@ pub struct kcp_endpoint_stats {
     /// Datagrams dropped because the socket's send buffer stayed full
     /// (KCP retransmits them).
     pub send_drops: u64,
+    /// The socket's receive buffer in bytes, as the kernel granted it
+    /// (it reports twice the `sockbuf` asked for: its overhead counts).
+    /// Smaller than asked means the kernel capped it: raise
+    /// net.core.rmem_max, or run with CAP_NET_ADMIN.
+    pub socket_rcvbuf: u64,
+    /// The socket's send buffer in bytes, as the kernel granted it.
+    pub socket_sndbuf: u64,
 }
 
 impl kcp_endpoint_stats {
-    fn new(s: EndpointStats, send_drops: u64) -> Self {
+    fn new(s: EndpointStats, send_drops: u64, (rcvbuf, sndbuf): (usize, usize)) -> Self {
         Self {
             datagrams_in: s.datagrams_in,
             crypt_errors: s.crypt_errors,
@@ -99,6 +106,8 @@ impl kcp_endpoint_stats {
             accepted: s.accepted,
             replaced: s.replaced,
             send_drops,
+            socket_rcvbuf: rcvbuf as u64,
+            socket_sndbuf: sndbuf as u64,
         }
     }
 }
@@ -333,7 +342,11 @@ pub unsafe extern "C" fn kcp_listener_stats(
         if out.is_null() {
             return Err(fail(KCP_EINVAL, "out is NULL"));
         }
-        let stats = kcp_endpoint_stats::new(h.listener.stats(), h.listener.send_drops());
+        let stats = kcp_endpoint_stats::new(
+            h.listener.stats(),
+            h.listener.send_drops(),
+            h.listener.socket_buffers(),
+        );
         // SAFETY: not NULL and writable (caller contract).
         unsafe { out.write(stats) };
         Ok(KCP_OK)

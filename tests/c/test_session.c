@@ -143,10 +143,10 @@ static void echo_and_small_buffers(kcp_config *cfg) {
     struct kcp_endpoint_stats es;
     check(kcp_listener_stats(l, &es) == KCP_OK && es.accepted == 1 && es.crypt_errors == 0, "listener stats");
 
-    /* Too large for the peer's window; a buffer too small keeps the message. */
-    size_t huge_len = 300000;
+    /* More than the wire's 255 fragments; a buffer too small keeps the message. */
+    size_t huge_len = 400000;
     uint8_t *huge = calloc(1, huge_len);
-    check(huge && kcp_session_send(client, huge, huge_len, 0) == KCP_EMSGSIZE, "300 KB -> KCP_EMSGSIZE");
+    check(huge && kcp_session_send(client, huge, huge_len, 0) == KCP_EMSGSIZE, "400 KB -> KCP_EMSGSIZE");
     free(huge);
     check(kcp_session_send(client, msg, sizeof msg, WAIT) == (intptr_t)sizeof msg, "send 4000 bytes");
     uint8_t small[100];

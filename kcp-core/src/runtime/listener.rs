@@ -95,6 +95,12 @@ impl Listener {
     pub fn send_drops(&self) -> u64 {
         self.shared.lock().send_drops
     }
+
+    /// The socket's receive and send buffers in bytes, as the kernel
+    /// granted them (it reports twice what was asked: its overhead counts).
+    pub fn socket_buffers(&self) -> (usize, usize) {
+        super::socket::buffer_sizes(&self.shared.socket)
+    }
 }
 
 impl Drop for Listener {

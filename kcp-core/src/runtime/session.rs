@@ -117,6 +117,13 @@ impl Session {
         self.shared.lock().ep.stats()
     }
 
+    /// The buffers of the socket this session uses (its own when dialed,
+    /// the listener's when accepted or connected), in bytes as the kernel
+    /// granted them (it reports twice what was asked).
+    pub fn socket_buffers(&self) -> (usize, usize) {
+        super::socket::buffer_sizes(&self.shared.socket)
+    }
+
     /// The peer's address.
     pub fn remote_addr(&self) -> SocketAddr {
         self.remote

@@ -41,8 +41,7 @@ pub fn bind(addr: SocketAddr, config: &Config, reuse_port: bool) -> Result<UdpSo
         socket.set_reuse_port(true)?;
     }
     if config.sockbuf > 0 {
-        socket.set_recv_buffer_size(config.sockbuf)?;
-        socket.set_send_buffer_size(config.sockbuf)?;
+        set_buffers(&socket, config.sockbuf)?;
     }
     if config.dscp > 0 {
         let tos = u32::from(config.dscp) << 2;
@@ -55,6 +54,32 @@ pub fn bind(addr: SocketAddr, config: &Config, reuse_port: bool) -> Result<UdpSo
     socket.set_nonblocking(true)?;
     socket.bind(&addr.into())?;
     Ok(socket.into())
+}
+
+/// Asks for `bytes` of receive and send buffer. The kernel caps the plain
+/// options at `net.core.rmem_max`/`wmem_max` (often 208 KiB), so the
+/// forcing variants are tried first; they work with `CAP_NET_ADMIN`. What
+/// was granted shows in the stats (`Listener::socket_buffers`).
+fn set_buffers(socket: &Socket, bytes: usize) -> Result<(), Error> {
+    use std::os::fd::AsRawFd;
+    let fd = socket.as_raw_fd();
+    if sys::force_buffer_size(fd, true, bytes).is_err() {
+        socket.set_recv_buffer_size(bytes)?;
+    }
+    if sys::force_buffer_size(fd, false, bytes).is_err() {
+        socket.set_send_buffer_size(bytes)?;
+    }
+    Ok(())
+}
+
+/// The receive and send buffer sizes the kernel granted `socket`, in bytes
+/// as it reports them (twice the request: it counts its own overhead).
+pub fn buffer_sizes(socket: &std::net::UdpSocket) -> (usize, usize) {
+    let socket = socket2::SockRef::from(socket);
+    (
+        socket.recv_buffer_size().unwrap_or(0),
+        socket.send_buffer_size().unwrap_or(0),
+    )
 }
 
 /// The wildcard address of `remote`'s family, for a dialing socket.

@@ -326,6 +326,34 @@ fn wait_writable(fd: RawFd, timeout_ms: i32) -> bool {
     n == 1 && p.revents & libc::POLLOUT != 0
 }
 
+/// Sets a socket buffer past `net.core.rmem_max`/`wmem_max` with
+/// `SO_RCVBUFFORCE`/`SO_SNDBUFFORCE`, which needs `CAP_NET_ADMIN`; the
+/// caller falls back to the capped option when this fails.
+pub fn force_buffer_size(fd: RawFd, receive: bool, bytes: usize) -> io::Result<()> {
+    let option = if receive {
+        libc::SO_RCVBUFFORCE
+    } else {
+        libc::SO_SNDBUFFORCE
+    };
+    let value = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+    // SAFETY: `value` is a live c_int and its size is passed with it;
+    // setsockopt only reads it.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            option,
+            (&value as *const libc::c_int).cast(),
+            size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 /// Whether `fd` becomes readable within `timeout_ms`.
 #[cfg(test)]
 pub fn readable_within(fd: RawFd, timeout_ms: i32) -> bool {
