@@ -418,3 +418,73 @@ fn interop_through_ten_percent_loss_and_reordering() {
         eprintln!("{crypt} + FEC 10/3 through 10% loss: recovered by kcp-go {go}, by us {ours}");
     }
 }
+
+// ----- defaults on both sides -------------------------------------------------
+
+/// What a user who sets nothing meets: our `Config::default()` against a
+/// kcp-go whose sessions keep kcp-go's own defaults (nodelay 0, interval
+/// 100, windows 32, no setters called), echo and bulk, both ways.
+#[test]
+fn our_defaults_interoperate_with_kcpgo_defaults_both_ways() {
+    for (crypt, fec) in [("null", false), ("salsa20", true)] {
+        let mut cfg = Config::default();
+        let (ds, ps) = if fec { ("10", "3") } else { ("0", "0") };
+        for (k, v) in [
+            ("crypt", crypt),
+            ("key", KEY),
+            ("datashard", ds),
+            ("parityshard", ps),
+        ] {
+            cfg.set(k, v).unwrap();
+        }
+        let defaults = ["--mode", "default"];
+        // kcp-go at its defaults moves at most 32 segments per 100 ms tick.
+        let bulk = 1u64 << 20;
+
+        let (go, addr) = go_server(
+            "echo",
+            crypt,
+            fec,
+            &[&defaults[..], &["--messages", "100"]].concat(),
+        );
+        let s = Session::dial(&addr, &cfg).unwrap();
+        our_echo_client(&s, 100);
+        go.finish();
+        let (go, addr) = go_server("sink", crypt, fec, &defaults);
+        let s = Session::dial(&addr, &cfg).unwrap();
+        our_sink_client(&s, bulk);
+        let done = go.finish();
+        assert_eq!(
+            field_num(&done, "bytes_in"),
+            Some((bulk + 8) as f64),
+            "{crypt}: {done}"
+        );
+
+        let listener = Listener::bind("127.0.0.1:0", &cfg).unwrap();
+        let addr = listener.local_addr().to_string();
+        let mut go = go_client(
+            "echo",
+            &addr,
+            crypt,
+            fec,
+            &[&defaults[..], &["--messages", "100", "--size", "1000"]].concat(),
+        );
+        serve_until_exit(&listener, &mut go, "echo");
+        let done = go.finish();
+        assert_eq!(field_num(&done, "messages"), Some(100.0), "{crypt}: {done}");
+        let mut go = go_client(
+            "sink",
+            &addr,
+            crypt,
+            fec,
+            &[&defaults[..], &["--bytes", &bulk.to_string()]].concat(),
+        );
+        serve_until_exit(&listener, &mut go, "sink");
+        let done = go.finish();
+        assert_eq!(
+            field_num(&done, "bytes"),
+            Some(bulk as f64),
+            "{crypt}: {done}"
+        );
+    }
+}

@@ -144,7 +144,7 @@ func addSettingsFlags(fs *flag.FlagSet, s *settings, timeout time.Duration, with
 	fs.StringVar(&s.key, "key", "it's a secrect", "passphrase; key = pbkdf2-sha1(pass, \"kcp-go\", 4096, 32) as kcptun derives it")
 	fs.IntVar(&s.ds, "datashard", 0, "FEC data shards (0 = FEC off)")
 	fs.IntVar(&s.ps, "parityshard", 0, "FEC parity shards (0 = FEC off)")
-	fs.StringVar(&s.mode, "mode", "fast3", "kcptun preset nodelay,interval,resend,nc: normal (0,40,2,1) | fast (0,30,2,1) | fast2 (1,20,2,1) | fast3 (1,10,2,1)")
+	fs.StringVar(&s.mode, "mode", "fast3", "kcptun preset nodelay,interval,resend,nc: normal (0,40,2,1) | fast (0,30,2,1) | fast2 (1,20,2,1) | fast3 (1,10,2,1) | default (kcp-go's own: 0,100,0,0, windows 32, MTU 1400; --wnd and --mtu are ignored)")
 	fs.IntVar(&s.wnd, "wnd", 1024, "send and receive window, in segments")
 	fs.IntVar(&s.mtu, "mtu", 1400, "MTU (whole datagram, headers included), at most 1500")
 	fs.BoolVar(&s.ackNoDelay, "acknodelay", false, "SetACKNoDelay(true): acks flushed as each packet arrives")
@@ -202,8 +202,10 @@ func (s *settings) preset() (nodelay, interval, resend, nc int, err error) {
 		return 1, 20, 2, 1, nil
 	case "fast3":
 		return 1, 10, 2, 1, nil
+	case "default":
+		return 0, 100, 0, 0, nil
 	}
-	return 0, 0, 0, 0, fmt.Errorf("unknown --mode %q (normal|fast|fast2|fast3)", s.mode)
+	return 0, 0, 0, 0, fmt.Errorf("unknown --mode %q (normal|fast|fast2|fast3|default)", s.mode)
 }
 
 // block builds a fresh BlockCrypt for one listener or one dialed session;
@@ -241,11 +243,15 @@ func makeBlock(crypt string, key []byte) (kcp.BlockCrypt, error) {
 
 // configure applies the shared settings to one session, accepted or dialed.
 func (s *settings) configure(sess *kcp.UDPSession) {
-	nodelay, interval, resend, nc, _ := s.preset()
-	sess.SetNoDelay(nodelay, interval, resend, nc)
-	sess.SetWindowSize(s.wnd, s.wnd)
-	if !sess.SetMtu(s.mtu) {
-		failf("SetMtu(%d) refused", s.mtu)
+	if s.mode != "default" {
+		// "default" leaves kcp-go's own settings, as a kcp-go user who sets
+		// nothing has them.
+		nodelay, interval, resend, nc, _ := s.preset()
+		sess.SetNoDelay(nodelay, interval, resend, nc)
+		sess.SetWindowSize(s.wnd, s.wnd)
+		if !sess.SetMtu(s.mtu) {
+			failf("SetMtu(%d) refused", s.mtu)
+		}
 	}
 	sess.SetACKNoDelay(s.ackNoDelay)
 	sess.SetStreamMode(false) // message mode: one Read = one message
@@ -291,8 +297,12 @@ type settingsJSON struct {
 
 func (s *settings) json() settingsJSON {
 	nodelay, interval, resend, nc, _ := s.preset()
+	wnd, mtu := s.wnd, s.mtu
+	if s.mode == "default" {
+		wnd, mtu = 32, 1400
+	}
 	return settingsJSON{Mode: s.mode, NoDelay: nodelay, Interval: interval, Resend: resend, NC: nc,
-		Wnd: s.wnd, MTU: s.mtu, Crypt: s.crypt, DataShards: s.ds, ParityShards: s.ps,
+		Wnd: wnd, MTU: mtu, Crypt: s.crypt, DataShards: s.ds, ParityShards: s.ps,
 		AckNoDelay: s.ackNoDelay, SockBuf: s.sockbuf}
 }
 

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use kcp_bench::json::Object;
 use kcp_core::config::Config;
+use kcp_core::conn::ConnStats;
 use kcp_core::runtime::{self, Event, Listener, Session};
 
 const WAIT: Option<Duration> = Some(Duration::from_secs(30));
@@ -30,6 +31,11 @@ struct Args {
     seconds: f64,
     io_threads: usize,
     remote: String,
+    /// `tuned` (the settings) or `defaults` (what a user who sets
+    /// nothing gets).
+    profile: String,
+    /// `key=value` settings applied last, in order (`--set sockbuf=0`).
+    overrides: Vec<(String, String)>,
 }
 
 fn parse_args() -> Args {
@@ -45,6 +51,8 @@ fn parse_args() -> Args {
         seconds: 5.0,
         io_threads: 1,
         remote: String::new(),
+        profile: "tuned".into(),
+        overrides: Vec::new(),
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -66,6 +74,13 @@ fn parse_args() -> Args {
             "--seconds" => a.seconds = num(&value),
             "--io-threads" => a.io_threads = num(&value) as usize,
             "--remote" => a.remote = value,
+            "--profile" => a.profile = value,
+            "--set" => {
+                let (k, v) = value
+                    .split_once('=')
+                    .unwrap_or_else(|| fail(&format!("--set wants key=value, got {value}")));
+                a.overrides.push((k.to_owned(), v.to_owned()));
+            }
             other => fail(&format!("unknown argument {other}")),
         }
         i += 2;
@@ -80,33 +95,50 @@ fn fail(msg: &str) -> ! {
 
 fn config(a: &Args) -> Config {
     let mut c = Config::default();
-    for (k, v) in [
-        ("mode", "fast3"),
-        ("sndwnd", "1024"),
-        ("rcvwnd", "1024"),
-        ("mtu", "1400"),
-        ("sockbuf", "4194304"),
+    let tuned: &[(&str, &str)] = match a.profile.as_str() {
+        "tuned" => &[
+            ("mode", "fast3"),
+            ("sndwnd", "1024"),
+            ("rcvwnd", "1024"),
+            ("mtu", "1400"),
+            ("sockbuf", "4194304"),
+        ],
+        "defaults" => &[],
+        other => fail(&format!("--profile is tuned or defaults, not {other}")),
+    };
+    let common = [
         ("crypt", a.crypt.as_str()),
         ("key", "it's a secrect"),
         ("datashard", a.datashard.as_str()),
         ("parityshard", a.parityshard.as_str()),
         ("max_sessions", "100000"),
         ("backlog", "100000"),
-    ] {
+    ];
+    let overrides = a.overrides.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    for (k, v) in tuned.iter().copied().chain(common).chain(overrides) {
         c.set(k, v).unwrap_or_else(|e| fail(&e.to_string()));
     }
     c
 }
 
 fn settings(a: &Args) -> String {
+    let c = config(a);
+    let overrides: Vec<String> = a
+        .overrides
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
     Object::new()
-        .str("mode", "fast3")
-        .num("nodelay", 1.0)
-        .num("interval", 10.0)
-        .num("resend", 2.0)
-        .num("nc", 1.0)
-        .num("wnd", 1024.0)
-        .num("mtu", 1400.0)
+        .str("profile", &a.profile)
+        .str("overrides", &overrides.join(" "))
+        .num("nodelay", c.nodelay as f64)
+        .num("interval", c.interval as f64)
+        .num("resend", c.resend as f64)
+        .num("nc", u8::from(c.nc) as f64)
+        .num("sndwnd", c.sndwnd as f64)
+        .num("rcvwnd", c.rcvwnd as f64)
+        .num("mtu", c.mtu as f64)
+        .num("sockbuf", c.sockbuf as f64)
         .str("crypt", &a.crypt)
         .str("datashard", &a.datashard)
         .str("parityshard", &a.parityshard)
@@ -157,6 +189,9 @@ fn pair(cfg: &Config) -> (Listener, Session, Session) {
 }
 
 fn bulk(a: &Args) -> Object {
+    if !a.remote.is_empty() {
+        return bulk_to_sink(a);
+    }
     let cfg = config(a);
     let (_listener, client, server) = pair(&cfg);
     let n = a.bytes;
@@ -189,7 +224,12 @@ fn bulk(a: &Args) -> Object {
     let write_seconds = started.elapsed().as_secs_f64();
     let (elapsed, server_stats) = reader.join().unwrap_or_else(|_| fail("reader panicked"));
     let cs = client.stats().unwrap_or_default();
-    let secs = elapsed.as_secs_f64();
+    bulk_figures(n, elapsed.as_secs_f64(), write_seconds, &cs)
+        .num("fec_recovered", server_stats.fec_recovered as f64)
+}
+
+/// What both bulk cases report: the sender's view, verified bytes.
+fn bulk_figures(n: u64, secs: f64, write_seconds: f64, cs: &ConnStats) -> Object {
     Object::new()
         .num("bytes", n as f64)
         .num("seconds", secs)
@@ -200,8 +240,91 @@ fn bulk(a: &Args) -> Object {
         .num("retrans_segs", cs.retransmits as f64)
         .num("fast_retrans_segs", cs.fast_retransmits as f64)
         .num("lost_segs", cs.lost_segments as f64)
-        .num("fec_recovered", server_stats.fec_recovered as f64)
         .num("datagrams_sent", cs.out_packets as f64)
+}
+
+/// `bulk --remote`: the client half of kcpgo-peer's `sink` application
+/// (an 8-byte little-endian length, then the pattern, then the server's
+/// 8-byte reply), against `--case sink-server` or kcp-go's
+/// `kcpgo-peer serve --app sink` in another process.
+fn bulk_to_sink(a: &Args) -> Object {
+    let cfg = config(a);
+    let client = Session::dial(&a.remote, &cfg).unwrap_or_else(|e| fail(&e.to_string()));
+    let n = a.bytes;
+    let started = Instant::now();
+    client
+        .send(&n.to_le_bytes(), WAIT)
+        .unwrap_or_else(|e| fail(&format!("send: {e}")));
+    let pattern = Pattern::new();
+    let mut sent = 0u64;
+    while sent < n {
+        let len = (n - sent).min(1300) as usize;
+        client
+            .send(pattern.at(sent, len), WAIT)
+            .unwrap_or_else(|e| fail(&format!("send: {e}")));
+        sent += len as u64;
+    }
+    let write_seconds = started.elapsed().as_secs_f64();
+    let mut reply = [0u8; 64];
+    let got = client
+        .recv(&mut reply, WAIT)
+        .unwrap_or_else(|e| fail(&format!("recv the reply: {e}")));
+    if got != 8 || reply[..8] != n.to_le_bytes() {
+        fail("the sink's reply is not the byte count");
+    }
+    let cs = client.stats().unwrap_or_default();
+    bulk_figures(n, started.elapsed().as_secs_f64(), write_seconds, &cs)
+}
+
+/// `sink-server`: the server half of the `sink` application, for one
+/// session; prints the listening line, then a done line, and exits.
+fn sink_server(a: &Args) {
+    let cfg = config(a);
+    let listener = Listener::bind("127.0.0.1:0", &cfg).unwrap_or_else(|e| fail(&e.to_string()));
+    println!(
+        "{{\"event\":\"listening\",\"addr\":\"{}\"}}",
+        listener.local_addr()
+    );
+    let session = listener
+        .accept(WAIT)
+        .unwrap_or_else(|e| fail(&format!("accept: {e}")));
+    let pattern = Pattern::new();
+    let mut buf = vec![0u8; Pattern::MAX];
+    // The header may share nothing with the bulk: messages carry no meaning.
+    let mut header = Vec::with_capacity(8);
+    let mut got = 0u64;
+    let mut total = None;
+    while total.is_none_or(|n| got < n) {
+        let len = session
+            .recv(&mut buf, WAIT)
+            .unwrap_or_else(|e| fail(&format!("recv: {e}")));
+        let mut data = &buf[..len];
+        if total.is_none() {
+            let take = (8 - header.len()).min(data.len());
+            header.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            if header.len() == 8 {
+                let mut n = [0u8; 8];
+                n.copy_from_slice(&header);
+                total = Some(u64::from_le_bytes(n));
+            }
+        }
+        if data.len() as u64 > total.unwrap_or(0) - got.min(total.unwrap_or(0)) {
+            fail("bytes past the announced count");
+        }
+        if *data != *pattern.at(got, data.len()) {
+            fail(&format!("bulk bytes differ near offset {got}"));
+        }
+        got += data.len() as u64;
+    }
+    let n = total.unwrap_or(0);
+    session
+        .send(&n.to_le_bytes(), WAIT)
+        .unwrap_or_else(|e| fail(&format!("send the reply: {e}")));
+    // Linger so a lost reply is retransmitted before the process exits
+    // (kcp-go has no close message to wait for; kcpgo-peer lingers too).
+    let _ = session.recv(&mut buf, Some(Duration::from_millis(300)));
+    println!("{{\"event\":\"done\",\"app\":\"sink\",\"bytes\":{n}}}");
 }
 
 /// `echo`: ping-pong in this process, or, with `--remote`, against an
@@ -483,7 +606,14 @@ fn idle(a: &Args) -> Object {
             &a.datashard,
             "--parityshard",
             &a.parityshard,
+            "--profile",
+            &a.profile,
         ])
+        .args(
+            a.overrides
+                .iter()
+                .flat_map(|(k, v)| ["--set".to_owned(), format!("{k}={v}")]),
+        )
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -579,6 +709,10 @@ fn main() {
         "idle" => idle(&a),
         "echo-server" => {
             echo_server(&a);
+            return;
+        }
+        "sink-server" => {
+            sink_server(&a);
             return;
         }
         "idle-clients" => {
