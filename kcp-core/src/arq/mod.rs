@@ -93,6 +93,12 @@ pub enum Recovery {
     /// - A detected loss is retransmitted at the next `update`, not the next
     ///   interval tick; and data that arrives out of order (or fills a hole)
     ///   is acknowledged at the next `update`, as TCP does (RFC 5681, 4.2).
+    /// - A tail loss probe, an RTO kept above the RTT peak the peer shows
+    ///   (its ACK delay included), and Karn's back-off for new segments.
+    /// - The loss response of `congestion.rs`: one reduction per episode,
+    ///   retransmission bursts bounded by what was delivered (with `nc`
+    ///   too), a restart after a mass loss with `nc`, and an undo when an
+    ///   ACK proves a retransmission spurious.
     #[default]
     Improved,
 }
