@@ -155,7 +155,9 @@ pub struct Config {
 
 impl Default for Config {
     /// Settings that serve a user who sets nothing: a LAN at full speed and
-    /// game-grade latency, congestion control on, no FEC, no crypto. The
+    /// game-grade latency (kcptun's fast3 timers, congestion window off as
+    /// in every kcptun mode, the improved recovery's loss response still
+    /// bounding bursts), no FEC, no crypto. The
     /// README tabulates them beside ikcp's (which [`Arq::new`] keeps) and
     /// kcp-go's, with the reason for each.
     fn default() -> Self {
@@ -163,7 +165,7 @@ impl Default for Config {
             nodelay: 1,
             interval: INTERVAL_DEFAULT,
             resend: 2,
-            nc: false,
+            nc: true,
             minrto: None,
             mtu: crate::arq::MTU_DEFAULT,
             sndwnd: WINDOW_DEFAULT,

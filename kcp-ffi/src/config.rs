@@ -31,7 +31,7 @@ impl kcp_config {
 }
 
 /// A new configuration with the session defaults: nodelay 1, interval 10,
-/// resend 2, congestion control on (nc 0), windows 256/256, MTU 1400,
+/// resend 2, nc 1 (kcptun's fast3), windows 256/256, MTU 1400,
 /// socket buffers 4 MiB (sockbuf; 0 keeps the system's), improved
 /// recovery, no FEC and no crypto (`crypt = null`). (kcp_arq_new keeps
 /// ikcp's own defaults.)

@@ -291,6 +291,7 @@ func cmdDial(args []string) error {
 	messages := fs.Int("messages", 1000, "echo: messages to send, one outstanding at a time")
 	size := fs.Int("size", 64, "echo: bytes per message (keep <= mss, 1300 is always safe at MTU 1400, so one message stays one message)")
 	seed := fs.Int64("seed", 1, "echo: seed of the message contents (Go math/rand)")
+	period := fs.Duration("period", 0, "echo: send message i no earlier than i x period after the first (a game's tick); 0 = at once")
 	nbytes := sizeFlag{16 << 20}
 	fs.Var(&nbytes, "bytes", "sink/source: bulk bytes (suffixes K M G KiB MiB GiB)")
 	if err := parseFlags(fs, args, &s); err != nil {
@@ -316,7 +317,7 @@ func cmdDial(args []string) error {
 
 	switch *app {
 	case "echo":
-		rtts, secs := runEcho(sess, *messages, *size, rand.New(rand.NewSource(*seed)))
+		rtts, secs := runEcho(sess, *messages, *size, *period, rand.New(rand.NewSource(*seed)))
 		st := summarize(rtts)
 		watchdog.Stop() // the application is done: the linger below is bounded by the deadline
 		setStage("lingering")
@@ -343,10 +344,10 @@ func cmdDial(args []string) error {
 	return nil
 }
 
-// runEcho sends `messages` messages of `size` random bytes, one at a time,
-// each checked against its echo. It returns every round-trip time in us
-// and the total time.
-func runEcho(sess *kcp.UDPSession, messages, size int, rng *rand.Rand) ([]uint32, float64) {
+// runEcho sends `messages` messages of `size` random bytes, one at a time
+// (message i no earlier than i x period), each checked against its echo.
+// It returns every round-trip time in us and the total time.
+func runEcho(sess *kcp.UDPSession, messages, size int, period time.Duration, rng *rand.Rand) ([]uint32, float64) {
 	msg := make([]byte, size)
 	back := make([]byte, size+readBufSize)
 	rtts := make([]uint32, 0, messages)
@@ -356,6 +357,9 @@ func runEcho(sess *kcp.UDPSession, messages, size int, rng *rand.Rand) ([]uint32
 	})
 	start := time.Now()
 	for i := 0; i < messages; i++ {
+		if wait := time.Until(start.Add(time.Duration(i) * period)); wait > 0 {
+			time.Sleep(wait)
+		}
 		rng.Read(msg)
 		t0 := time.Now()
 		if err := echoOnce(sess, msg, back); err != nil {

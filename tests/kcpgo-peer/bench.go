@@ -261,7 +261,7 @@ func benchEcho(o *benchOpts) {
 	defer l.Close()
 	c := dialClient(&o.s, l.Addr().String())
 	defer c.Close()
-	rtts, secs := runEcho(c, o.messages, o.size, rand.New(rand.NewSource(1)))
+	rtts, secs := runEcho(c, o.messages, o.size, 0, rand.New(rand.NewSource(1)))
 	st := summarize(rtts)
 	emit(echoLine{Impl: "kcp-go", Case: "echo", Messages: o.messages, Size: o.size, Seconds: round(secs, 6),
 		RttP50: st.p50, RttP99: st.p99, RttAvg: round(st.avg, 2), benchTail: o.tail(true)})

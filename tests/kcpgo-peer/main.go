@@ -91,7 +91,7 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `usage: kcpgo-peer <serve|dial|bench> [flags]   (kcp-go `+kcpgoVersion+`, `+runtime.Version()+`)
 
   serve --listen 127.0.0.1:0 --app echo|sink|source [--sessions K] [--messages M]
-  dial  --remote HOST:PORT --app echo|sink|source [--messages M --size S] [--bytes N]
+  dial  --remote HOST:PORT --app echo|sink|source [--messages M --size S --period D] [--bytes N]
   bench --case bulk|echo|many|idle|raw [case flags]
 
 Shared flags: --crypt --key --datashard --parityshard --mode --wnd --mtu

@@ -5,6 +5,7 @@
 //! ```text
 //! sessions --case bulk|echo|many|idle [--crypt C] [--datashard N --parityshard M]
 //!          [--bytes N] [--messages M] [--size S] [--sessions K] [--seconds T] [--io-threads N]
+//!          [--remote ADDR] [--period-ms P] [--profile tuned|defaults] [--set key=value]...
 //! ```
 //! Settings as the issue names them: nodelay 1, interval 10, resend 2,
 //! nc 1 (mode fast3), windows 1024, MTU 1400, socket buffers 4 MiB.
@@ -36,6 +37,9 @@ struct Args {
     profile: String,
     /// `key=value` settings applied last, in order (`--set sockbuf=0`).
     overrides: Vec<(String, String)>,
+    /// echo: message i goes no earlier than i x this after the first (a
+    /// game's tick); 0 = at once.
+    period_ms: f64,
 }
 
 fn parse_args() -> Args {
@@ -53,6 +57,7 @@ fn parse_args() -> Args {
         remote: String::new(),
         profile: "tuned".into(),
         overrides: Vec::new(),
+        period_ms: 0.0,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -75,6 +80,7 @@ fn parse_args() -> Args {
             "--io-threads" => a.io_threads = num(&value) as usize,
             "--remote" => a.remote = value,
             "--profile" => a.profile = value,
+            "--period-ms" => a.period_ms = num(&value),
             "--set" => {
                 let (k, v) = value
                     .split_once('=')
@@ -356,7 +362,11 @@ fn echo(a: &Args) -> Object {
     let mut buf = vec![0u8; 65536];
     let mut rtts = Vec::with_capacity(m);
     let started = Instant::now();
-    for _ in 0..m {
+    let period = Duration::from_secs_f64(a.period_ms / 1000.0);
+    for i in 0..m {
+        if let Some(wait) = (started + period * i as u32).checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
         let t = Instant::now();
         client
             .send(&msg, WAIT)
