@@ -9,12 +9,14 @@
 //! - while the episode lasts, transmissions are bounded by what the peer
 //!   reports delivered (proportional rate reduction), so the
 //!   retransmission of a lost window cannot come out as one burst that
-//!   overflows the same buffer again. This holds with `nc` too: there the
-//!   window is not reduced, but the bound still applies;
+//!   overflows the same buffer again. With `nc` the window is not reduced
+//!   and only retransmissions are bounded;
 //! - with `nc`, an episode in which one look found more than a quarter of
-//!   the flight lost at once (a buffer overflowed, not random loss) restarts the window from what
-//!   is in flight at its end and grows it back by slow start, one segment
-//!   per segment delivered, so the next window is not one burst either.
+//!   the flight lost at once (a buffer overflowed, not random loss)
+//!   restarts the window from what the path delivered per round trip during
+//!   the episode, and grows it back as congestion avoidance does, so the
+//!   next window is not one burst either;
+//! - an ACK proving a retransmission spurious undoes the episode.
 
 use super::{diff, Recovery, THRESH_INIT, THRESH_MIN};
 
@@ -42,8 +44,6 @@ struct Episode {
     sent: u32,
     /// More than a quarter of the flight was found lost at once.
     mass: bool,
-    /// Transmissions a flush may always make ([`NC_BURST_MIN`] with `nc`).
-    floor: u32,
     /// When it began.
     started: u32,
     /// Congestion control is off (`nc`).
@@ -63,7 +63,7 @@ pub(super) struct Congestion {
     incr: u64,
     episode: Option<Episode>,
     /// With `nc`, after a mass loss: the window is limited by `cwnd` until
-    /// slow start has grown it back to the whole window.
+    /// it has grown back to the whole window.
     restarting: bool,
     /// Segments delivered since the last flush.
     fresh_delivered: u32,
@@ -263,7 +263,6 @@ impl Congestion {
                 delivered: 0,
                 sent: 0,
                 mass: false,
-                floor: if nc { NC_BURST_MIN } else { 0 },
                 started: now,
                 nc,
             });
@@ -322,7 +321,8 @@ impl Congestion {
             let behind = ep.delivered.saturating_sub(ep.sent);
             (ep.target - pipe).min(behind.max(fresh).saturating_add(1))
         };
-        Some(allowed.max(ep.floor))
+        let floor = if ep.nc { NC_BURST_MIN } else { 0 };
+        Some(allowed.max(floor))
     }
 
     /// Counts transmissions made under an episode's budget.

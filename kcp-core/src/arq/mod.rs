@@ -1083,7 +1083,6 @@ impl Arq {
             Recovery::Classic => None,
             Recovery::Improved => self.assess_losses(now, resend, window),
         };
-        let rack = self.rack.test(self.recovery);
         if self.buffer.len() != self.mtu {
             // Released by `trim` while idle.
             self.resize_buffer();
@@ -1157,9 +1156,9 @@ impl Arq {
                 Transmit::First
             } else if diff(now, seg.resend_ts) >= 0 {
                 Transmit::Timeout
-            } else if (seg.fastack >= resend
-                || seg.lost
-                || rack.is_some_and(|r| r.is_lost(seg, now)))
+            } else if (seg.fastack >= resend || seg.lost)
+                // (The improved recovery's assess_losses marked RACK's
+                // losses `lost` just before.)
                 && recovery::within_fastlimit(seg, self.fastlimit)
             {
                 if seg.fastack >= resend {
