@@ -33,6 +33,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+# shellcheck source=scripts/bench-lib.sh
+. scripts/bench-lib.sh
 say() { printf '==> %s\n' "$*" >&2; }
 
 ROUNDS="${ROUNDS:-5}"
@@ -55,17 +57,8 @@ cc -std=c11 -O2 -Wall -Wextra -Werror -Iinclude examples-c/file_transfer.c \
 tmp="$(mktemp -d)"
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
 
-listen_addr() { # waits for the {"event":"listening","addr":..} line in file $1
-    local _
-    for _ in $(seq 200); do
-        sed -n 's/.*"addr":"\([^"]*\)".*/\1/p' "$1" | head -n 1 | grep . && return 0
-        sleep 0.05
-    done
-    echo "bench-pressure: no listening line in $1" >&2
-    exit 1
-}
 record() { # label impl: reads one JSON object on stdin, appends it labelled
-    sed 's/"impl": *"kcp-[a-z]*", *//' | sed "s/^{/{\"label\":\"$1\",\"impl\":\"$2\",/" | tail -n 1 >>"$OUT"
+    label_json "$1" "$2" | tail -n 1 >>"$OUT"
 }
 
 # Two processes: a sink server and a bulk client, optionally through the

@@ -24,6 +24,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+# shellcheck source=scripts/bench-lib.sh
+. scripts/bench-lib.sh
 say() { printf '==> %s\n' "$*" >&2; }
 
 ROUNDS="${ROUNDS:-3}"
@@ -55,15 +57,6 @@ run "bulk salsa20+fec" --case bulk --bytes "$BULK_BYTES" --crypt salsa20 --datas
 run "echo" --case echo --messages 20000 --size 64
 # The same across two processes, server and client, as on a real network:
 # kcp-go's serve + dial, and ours.
-listen_addr() { # waits for the {"event":"listening","addr":..} line in file $1
-    local _
-    for _ in $(seq 100); do
-        sed -n 's/.*"addr":"\([^"]*\)".*/\1/p' "$1" | head -n 1 | grep . && return 0
-        sleep 0.1
-    done
-    echo "bench-sessions: no listening line in $1" >&2
-    exit 1
-}
 for round in $(seq "$ROUNDS"); do
     say "echo across processes: kcp-go (round $round)"
     "$GO" serve --listen 127.0.0.1:0 --app echo --messages 20000 --linger 100ms >build/echo2p-go.log &

@@ -16,6 +16,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+# shellcheck source=scripts/bench-lib.sh
+. scripts/bench-lib.sh
 say() { printf '==> %s\n' "$*" >&2; }
 
 ROUNDS="${ROUNDS:-3}"
@@ -34,15 +36,6 @@ OURS=target/release/sessions
 tmp="$(mktemp -d)"
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
 
-listen_addr() { # waits for the {"event":"listening","addr":..} line in file $1
-    local _
-    for _ in $(seq 200); do
-        sed -n 's/.*"addr":"\([^"]*\)".*/\1/p' "$1" | head -n 1 | grep . && return 0
-        sleep 0.05
-    done
-    echo "bench-tick: no listening line in $1" >&2
-    exit 1
-}
 
 run() { # label impl seed [flags]: one run through a fresh proxy
     local label="$1" impl="$2" seed="$3"
@@ -71,8 +64,7 @@ run() { # label impl seed [flags]: one run through a fresh proxy
         exec 9>&- # the echo server stops at the end of its input
     fi
     wait "$server"
-    sed 's/"impl": *"kcp-[a-z]*", *//' "$tmp/result.json" |
-        sed "s/^{/{\"label\":\"$label\",\"impl\":\"$impl\",/" >>"$OUT"
+    label_json "$label" "$impl" <"$tmp/result.json" >>"$OUT"
     kill "$proxy" 2>/dev/null || true
     wait "$proxy" 2>/dev/null || true
 }

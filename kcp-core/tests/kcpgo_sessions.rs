@@ -98,15 +98,25 @@ fn field_num(json: &str, key: &str) -> Option<f64> {
     json[at..].split([',', '}']).next()?.trim().parse().ok()
 }
 
+/// The tests' tuned settings (fast3, windows 1024, 4 MiB) with `crypt`
+/// and FEC 10/3 or off.
 fn config(crypt: &str, fec: bool) -> Config {
     let mut c = Config::default();
-    let fec = if fec { "10,3" } else { "0,0" };
-    let (ds, ps) = fec.split_once(',').unwrap();
     for (k, v) in [
         ("mode", "fast3"),
         ("sndwnd", "1024"),
         ("rcvwnd", "1024"),
         ("sockbuf", "4194304"),
+    ] {
+        c.set(k, v).unwrap();
+    }
+    with_crypt(c, crypt, fec)
+}
+
+/// `c` with `crypt` (keyed with KEY) and FEC 10/3 or off.
+fn with_crypt(mut c: Config, crypt: &str, fec: bool) -> Config {
+    let (ds, ps) = if fec { ("10", "3") } else { ("0", "0") };
+    for (k, v) in [
         ("crypt", crypt),
         ("key", KEY),
         ("datashard", ds),
@@ -427,16 +437,7 @@ fn interop_through_ten_percent_loss_and_reordering() {
 #[test]
 fn our_defaults_interoperate_with_kcpgo_defaults_both_ways() {
     for (crypt, fec) in [("null", false), ("salsa20", true)] {
-        let mut cfg = Config::default();
-        let (ds, ps) = if fec { ("10", "3") } else { ("0", "0") };
-        for (k, v) in [
-            ("crypt", crypt),
-            ("key", KEY),
-            ("datashard", ds),
-            ("parityshard", ps),
-        ] {
-            cfg.set(k, v).unwrap();
-        }
+        let cfg = with_crypt(Config::default(), crypt, fec);
         let defaults = ["--mode", "default"];
         // kcp-go at its defaults moves at most 32 segments per 100 ms tick.
         let bulk = 1u64 << 20;

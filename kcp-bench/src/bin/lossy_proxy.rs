@@ -15,7 +15,7 @@
 
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use kcp_bench::json::Object;
@@ -88,72 +88,44 @@ struct Counts {
 
 fn main() {
     let a = parse_args();
-    let client_side = Arc::new(socket("127.0.0.1:0"));
-    let upstream_side = Arc::new(socket("127.0.0.1:0"));
-    upstream_side
-        .connect(a.upstream)
-        .unwrap_or_else(|e| fail(&format!("connect: {e}")));
+    let client_side = socket("127.0.0.1:0");
+    let upstream_side = socket("127.0.0.1:0");
     let local = client_side
         .local_addr()
         .unwrap_or_else(|e| fail(&e.to_string()));
     println!("{{\"event\":\"listening\",\"addr\":\"{local}\"}}");
 
-    let client: Arc<Mutex<Option<SocketAddr>>> = Arc::default();
-    let last = Arc::new(Mutex::new(Instant::now()));
-    let (up, down) = (Arc::new(Counts::default()), Arc::new(Counts::default()));
-
-    let upward = {
-        let (from, to) = (client_side.clone(), upstream_side.clone());
-        let (client, last, counts) = (client.clone(), last.clone(), up.clone());
-        let mut rng = Rng::new(a.seed);
-        let (loss, idle) = (a.loss, a.idle);
-        std::thread::spawn(move || {
-            let mut buf = vec![0u8; 65_536];
-            loop {
-                match from.recv_from(&mut buf) {
-                    Ok((n, peer)) => {
-                        *client.lock().unwrap_or_else(|e| e.into_inner()) = Some(peer);
-                        *last.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
-                        if rng.chance(loss) {
-                            counts.dropped.fetch_add(1, Ordering::Relaxed);
-                        } else if to.send(&buf[..n]).is_ok() {
-                            counts.forwarded.fetch_add(1, Ordering::Relaxed);
-                        }
-                    }
-                    Err(_) if quiet(&last, idle) => return,
-                    Err(_) => {}
-                }
-            }
-        })
-    };
-    let downward = {
-        let (from, to) = (upstream_side.clone(), client_side.clone());
-        let (client, last, counts) = (client.clone(), last.clone(), down.clone());
-        let mut rng = Rng::new(a.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 1);
-        let (loss, idle) = (a.loss, a.idle);
-        std::thread::spawn(move || {
-            let mut buf = vec![0u8; 65_536];
-            loop {
-                match from.recv(&mut buf) {
-                    Ok(n) => {
-                        *last.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
-                        let peer = *client.lock().unwrap_or_else(|e| e.into_inner());
-                        if rng.chance(loss) {
-                            counts.dropped.fetch_add(1, Ordering::Relaxed);
-                        } else if let Some(peer) = peer {
-                            if to.send_to(&buf[..n], peer).is_ok() {
-                                counts.forwarded.fetch_add(1, Ordering::Relaxed);
-                            }
-                        }
-                    }
-                    Err(_) if quiet(&last, idle) => return,
-                    Err(_) => {}
-                }
-            }
-        })
-    };
-    let _ = upward.join();
-    let _ = downward.join();
+    let client: Mutex<Option<SocketAddr>> = Mutex::default();
+    let client_addr = || *client.lock().unwrap_or_else(|e| e.into_inner());
+    let last = Mutex::new(Instant::now());
+    let (up, down) = (Counts::default(), Counts::default());
+    let upstream = a.upstream;
+    std::thread::scope(|scope| {
+        let up_direction = Direction {
+            rng: Rng::new(a.seed),
+            loss: a.loss,
+            idle: a.idle,
+            last: &last,
+            counts: &up,
+        };
+        let down_direction = Direction {
+            rng: Rng::new(a.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 1),
+            counts: &down,
+            ..up_direction
+        };
+        // The first client's datagrams go upstream; it is the one answered.
+        scope.spawn(|| {
+            up_direction.forward(&client_side, &upstream_side, |from| {
+                *client.lock().unwrap_or_else(|e| e.into_inner()) = Some(from);
+                Some(upstream)
+            })
+        });
+        scope.spawn(|| {
+            down_direction.forward(&upstream_side, &client_side, |from| {
+                (from == upstream).then(client_addr).flatten()
+            })
+        });
+    });
     let count = |c: &AtomicU64| c.load(Ordering::Relaxed) as f64;
     println!(
         "{}",
@@ -165,6 +137,47 @@ fn main() {
             .num("down_dropped", count(&down.dropped))
             .finish()
     );
+}
+
+/// One direction of the proxy.
+struct Direction<'a> {
+    rng: Rng,
+    loss: f64,
+    idle: Duration,
+    /// When a datagram last arrived either way.
+    last: &'a Mutex<Instant>,
+    counts: &'a Counts,
+}
+
+impl Direction<'_> {
+    /// Forwards what `from` receives over `to` to `dest(sender)` (nothing
+    /// if `None`), dropping each with probability `loss`, until neither
+    /// direction has seen a datagram for `idle`.
+    fn forward(
+        mut self,
+        from: &UdpSocket,
+        to: &UdpSocket,
+        mut dest: impl FnMut(SocketAddr) -> Option<SocketAddr>,
+    ) {
+        let mut buf = vec![0u8; 65_536];
+        loop {
+            match from.recv_from(&mut buf) {
+                Ok((n, sender)) => {
+                    *self.last.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+                    let Some(dest) = dest(sender) else {
+                        continue;
+                    };
+                    if self.rng.chance(self.loss) {
+                        self.counts.dropped.fetch_add(1, Ordering::Relaxed);
+                    } else if to.send_to(&buf[..n], dest).is_ok() {
+                        self.counts.forwarded.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                Err(_) if quiet(self.last, self.idle) => return,
+                Err(_) => {}
+            }
+        }
+    }
 }
 
 /// No datagram either way for `idle`.

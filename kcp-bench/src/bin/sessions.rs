@@ -218,6 +218,16 @@ fn bulk(a: &Args) -> Object {
         }
         (started.elapsed(), server.stats().unwrap_or_default())
     });
+    send_pattern(&client, n);
+    let write_seconds = started.elapsed().as_secs_f64();
+    let (elapsed, server_stats) = reader.join().unwrap_or_else(|_| fail("reader panicked"));
+    let cs = client.stats().unwrap_or_default();
+    bulk_figures(n, elapsed.as_secs_f64(), write_seconds, &cs)
+        .num("fec_recovered", server_stats.fec_recovered as f64)
+}
+
+/// Sends `n` bytes of the pattern in 1300-byte messages.
+fn send_pattern(client: &Session, n: u64) {
     let pattern = Pattern::new();
     let mut sent = 0u64;
     while sent < n {
@@ -227,11 +237,6 @@ fn bulk(a: &Args) -> Object {
             .unwrap_or_else(|e| fail(&format!("send: {e}")));
         sent += len as u64;
     }
-    let write_seconds = started.elapsed().as_secs_f64();
-    let (elapsed, server_stats) = reader.join().unwrap_or_else(|_| fail("reader panicked"));
-    let cs = client.stats().unwrap_or_default();
-    bulk_figures(n, elapsed.as_secs_f64(), write_seconds, &cs)
-        .num("fec_recovered", server_stats.fec_recovered as f64)
 }
 
 /// What both bulk cases report: the sender's view, verified bytes.
@@ -261,15 +266,7 @@ fn bulk_to_sink(a: &Args) -> Object {
     client
         .send(&n.to_le_bytes(), WAIT)
         .unwrap_or_else(|e| fail(&format!("send: {e}")));
-    let pattern = Pattern::new();
-    let mut sent = 0u64;
-    while sent < n {
-        let len = (n - sent).min(1300) as usize;
-        client
-            .send(pattern.at(sent, len), WAIT)
-            .unwrap_or_else(|e| fail(&format!("send: {e}")));
-        sent += len as u64;
-    }
+    send_pattern(&client, n);
     let write_seconds = started.elapsed().as_secs_f64();
     let mut reply = [0u8; 64];
     let got = client

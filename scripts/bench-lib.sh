@@ -1,0 +1,20 @@
+# Shell helpers the benchmark scripts share; source it, do not run it.
+
+# listen_addr FILE: waits (up to 10 s) for the
+# {"event":"listening","addr":..} line a server writes to FILE and prints
+# the address.
+listen_addr() {
+    local _
+    for _ in $(seq 200); do
+        sed -n 's/.*"addr":"\([^"]*\)".*/\1/p' "$1" | head -n 1 | grep . && return 0
+        sleep 0.05
+    done
+    echo "$(basename "$0"): no listening line in $1" >&2
+    exit 1
+}
+
+# label_json LABEL IMPL: reads one JSON object per line on stdin and writes
+# it with "label" and "impl" first (replacing an "impl" it had).
+label_json() {
+    sed 's/"impl": *"kcp-[a-z]*", *//' | sed "s/^{/{\"label\":\"$1\",\"impl\":\"$2\",/"
+}
