@@ -14,7 +14,8 @@
  *
  * Covered: kcp_arq_new/free/send/recv/input/update/check/flush/peeksize/
  * waitsnd/set_mtu/set_window/set_nodelay/set_minrto/set_stream/
- * set_recovery/is_dead/stats/conv, kcp_strerror, kcp_last_error.
+ * set_recovery/set_redundancy/is_dead/stats/conv, kcp_strerror,
+ * kcp_last_error (set_redundancy accepts only 0: ikcp has none).
  *
  * Where the two APIs differ:
  * - kcp_arq_set_recovery accepts CLASSIC or IMPROVED and does nothing:
@@ -170,6 +171,12 @@ static inline int kshim_set_recovery(struct kcp_arq *arq, int mode) {
     return KCP_OK; /* ikcp has a single recovery */
 }
 
+/* ikcp has no redundancy: only "off" is honest. */
+static inline int kshim_set_redundancy(struct kcp_arq *arq, uint32_t percent) {
+    if (!arq || percent != 0) return KCP_EINVAL;
+    return KCP_OK;
+}
+
 static inline int kshim_is_dead(const struct kcp_arq *arq) {
     if (!arq) return KCP_EINVAL;
     return arq->cb->state == (IUINT32)-1;
@@ -219,6 +226,7 @@ static inline const char *kshim_last_error(void) { return kshim_error; }
 #define kcp_arq_set_minrto(arq, ms) kshim_set_minrto(arq, ms)
 #define kcp_arq_set_stream(arq, on) kshim_set_stream(arq, on)
 #define kcp_arq_set_recovery(arq, mode) kshim_set_recovery(arq, mode)
+#define kcp_arq_set_redundancy(arq, percent) kshim_set_redundancy(arq, percent)
 #define kcp_arq_is_dead(arq) kshim_is_dead(arq)
 #define kcp_arq_stats(arq, out) kshim_stats(arq, out) /* `struct kcp_arq_stats` is untouched */
 #define kcp_arq_conv(arq) kshim_conv(arq)

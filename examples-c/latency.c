@@ -171,11 +171,15 @@ static void check(const char *what, int rc) {
     if (rc < 0) die(what, rc);
 }
 
+/* Budgeted redundancy in percent (the third argument; 0 = off). */
+static uint32_t redundancy;
+
 static void configure(kcp_arq *arq, const Mode *m, int recovery) {
     check("kcp_arq_set_window", kcp_arq_set_window(arq, 128, 128));
     check("kcp_arq_set_nodelay", kcp_arq_set_nodelay(arq, m->nodelay, m->interval, m->resend, m->nc));
     if (m->minrto >= 0) check("kcp_arq_set_minrto", kcp_arq_set_minrto(arq, (uint32_t)m->minrto));
     check("kcp_arq_set_recovery", kcp_arq_set_recovery(arq, recovery));
+    check("kcp_arq_set_redundancy", kcp_arq_set_redundancy(arq, redundancy));
 }
 
 static uint32_t le32(const uint8_t *p) {
@@ -280,23 +284,24 @@ static void summarize(const Mode *m, int recovery, uint64_t seeds) {
 #ifdef KCP_BENCH_IKCP
     rec = "ikcp"; /* ikcp has one recovery, whatever was asked */
 #endif
-    printf("{\"mode\": \"%s\", \"recovery\": \"%s\", \"seeds\": %llu, \"avg_rtt_ms\": %.3f, "
-           "\"mean_max_rtt_ms\": %.3f, \"datagrams_first_endpoint\": %.3f}\n",
-           m->name, rec, (unsigned long long)seeds, round3(avg), round3(max), round3(datagrams));
+    printf("{\"mode\": \"%s\", \"recovery\": \"%s\", \"redundancy_percent\": %u, \"seeds\": %llu, "
+           "\"avg_rtt_ms\": %.3f, \"mean_max_rtt_ms\": %.3f, \"datagrams_first_endpoint\": %.3f}\n",
+           m->name, rec, (unsigned)redundancy, (unsigned long long)seeds, round3(avg), round3(max),
+           round3(datagrams));
     fflush(stdout);
     fprintf(stderr, "%-6s %-8s recovery: avg rtt %8.3f ms, mean max rtt %8.3f ms, %9.3f datagrams sent (%llu seeds)\n",
             m->name, rec, round3(avg), round3(max), round3(datagrams), (unsigned long long)seeds);
 }
 
 static void usage(void) {
-    fprintf(stderr, "usage: latency [SEEDS] [classic|improved]\n");
+    fprintf(stderr, "usage: latency [SEEDS] [classic|improved] [REDUNDANCY_PERCENT]\n");
     exit(2);
 }
 
 int main(int argc, char **argv) {
     uint64_t seeds = 20;
     int recovery = KCP_RECOVERY_IMPROVED;
-    if (argc > 3) usage();
+    if (argc > 4) usage();
     if (argc > 1) {
         char *end;
         errno = 0;
@@ -308,6 +313,13 @@ int main(int argc, char **argv) {
         if (strcmp(argv[2], "classic") == 0) recovery = KCP_RECOVERY_CLASSIC;
         else if (strcmp(argv[2], "improved") == 0) recovery = KCP_RECOVERY_IMPROVED;
         else usage();
+    }
+    if (argc > 3) {
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(argv[3], &end, 10);
+        if (errno || *end || end == argv[3] || v > KCP_REDUNDANCY_MAX) usage();
+        redundancy = (uint32_t)v;
     }
     summarize(&FAST, recovery, seeds);
     summarize(&NORMAL, recovery, seeds);

@@ -45,6 +45,12 @@ typedef struct kcp_event kcp_event;
 #define KCP_RECOVERY_IMPROVED 1
 
 /*
+ Largest budget kcp_arq_set_redundancy (and the `redundancy` key)
+ accepts, in percent: three copies of every segment.
+ */
+#define KCP_REDUNDANCY_MAX 300
+
+/*
  Success.
  */
 #define KCP_OK 0
@@ -284,6 +290,11 @@ struct kcp_arq_stats {
      Datagrams refused by kcp_arq_input.
      */
     uint64_t input_errors;
+    /*
+     Copies sent in spare datagram room (kcp_arq_set_redundancy); not
+     counted in out_segments.
+     */
+    uint64_t redundant_segments;
 };
 
 /*
@@ -371,6 +382,11 @@ struct kcp_conn_stats {
      Datagrams the ARQ refused (KCPInErrors).
      */
     uint64_t kcp_in_errors;
+    /*
+     Copies sent in spare datagram room (budgeted redundancy, the
+     `redundancy` key; no kcp-go counterpart).
+     */
+    uint64_t redundant_segments;
 };
 
 /*
@@ -709,6 +725,24 @@ int kcp_arq_set_minrto(struct kcp_arq *arq, uint32_t ms);
  `arq` is NULL or a live handle.
  */
 int kcp_arq_set_stream(struct kcp_arq *arq, bool on);
+
+/*
+ Budgeted redundancy (KCP_RECOVERY_IMPROVED only): while the path is
+ losing packets (a retransmission, or a hole in the peer's data, within
+ the last few seconds), a datagram that leaves with room also carries
+ copies of recent unacknowledged segments, adding at most `percent` of
+ the bytes sent anyway and never a datagram of its own. 0 (the default)
+ is off. Copies are valid KCP that any peer drops as repeats.
+
+ Returns 0; KCP_EINVAL for a NULL handle or `percent` above
+ KCP_REDUNDANCY_MAX; KCP_EBUSY from inside the handle's output callback.
+
+ Thread-safety: not thread-safe (one thread at a time per handle).
+
+ # Safety
+ `arq` is NULL or a live handle.
+ */
+int kcp_arq_set_redundancy(struct kcp_arq *arq, uint32_t percent);
 
 /*
  Chooses the loss recovery: KCP_RECOVERY_CLASSIC (exactly ikcp) or

@@ -33,6 +33,8 @@ pub struct Mode {
     pub nc: bool,
     /// RTO floor override.
     pub min_rto: Option<u32>,
+    /// Budgeted redundancy in percent (0 = off; improved recovery only).
+    pub redundancy: u32,
 }
 
 /// nodelay 0, interval 10, resend 0, nc 1.
@@ -43,6 +45,7 @@ pub const NORMAL: Mode = Mode {
     resend: 0,
     nc: true,
     min_rto: None,
+    redundancy: 0,
 };
 /// nodelay 2, interval 10, resend 2, nc 1, minrto 10.
 pub const FAST: Mode = Mode {
@@ -52,6 +55,7 @@ pub const FAST: Mode = Mode {
     resend: 2,
     nc: true,
     min_rto: Some(10),
+    redundancy: 0,
 };
 
 /// Echoes measured per run.
@@ -83,6 +87,8 @@ pub struct RunResult {
     pub datagrams_a: u64,
     /// Datagrams sent by the second engine.
     pub datagrams_b: u64,
+    /// Bytes of the datagrams both engines sent.
+    pub bytes: u64,
     /// Retransmissions by both engines.
     pub retransmits: u64,
     /// Both engines' counters.
@@ -116,6 +122,7 @@ pub fn configure(arq: &mut Arq, mode: &Mode, recovery: Recovery) {
         arq.set_min_rto(ms);
     }
     arq.set_recovery(recovery);
+    arq.set_redundancy(mode.redundancy);
 }
 
 /// Per-message timestamps, one direction.
@@ -175,14 +182,17 @@ pub fn run(mode: &Mode, recovery: Recovery, seed: u64) -> RunResult {
     let mut next_send = now.wrapping_add(20);
     let (mut index, mut next, mut sum, mut max) = (0u32, 0usize, 0u64, 0u32);
     let mut buf = [0u8; 64];
+    let mut bytes = 0u64;
     while next < ECHOES {
         now = now.wrapping_add(1);
         a.update(now, &mut |d: &mut [u8]| {
             record_tx(&mut forward, now, d);
+            bytes += d.len() as u64;
             a_to_b.send(now, d);
         });
         b.update(now, &mut |d: &mut [u8]| {
             record_tx(&mut back, now, d);
+            bytes += d.len() as u64;
             b_to_a.send(now, d);
         });
         while (now.wrapping_sub(next_send) as i32) >= 0 {
@@ -242,6 +252,7 @@ pub fn run(mode: &Mode, recovery: Recovery, seed: u64) -> RunResult {
         max_rtt: max,
         datagrams_a: a_to_b.stats().sent,
         datagrams_b: b_to_a.stats().sent,
+        bytes,
         retransmits: a.stats().retransmits + b.stats().retransmits,
         stats: [a.stats(), b.stats()],
         breakdown,

@@ -84,9 +84,16 @@ pub const WINDOW_DEFAULT: u32 = 256;
 /// kernel's usual 208 KiB drops in bursts.
 pub const SOCKBUF_DEFAULT: usize = 4 << 20;
 
+/// Default redundancy budget of sessions, in percent of the bytes sent
+/// anyway. In the ikcp latency scenario (5% loss each way) it takes the
+/// mean RTT from 134.6 to 118.1 ms and the mean worst RTT from 400 to 272
+/// ms for 1.04x the datagrams and 1.42x the bytes (`latency` bench); it
+/// costs nothing while no segment is retransmitted.
+pub const REDUNDANCY_DEFAULT: u32 = 50;
+
 /// Every key [`Config::set`] knows.
 pub const KEYS: &str = "mode, nodelay, interval, resend, nc, minrto, mtu, sndwnd, rcvwnd, stream, \
-acknodelay, recovery, datashard, parityshard, crypt, key, psk, conv, dscp, sockbuf, keepalive, \
+acknodelay, recovery, redundancy, datashard, parityshard, crypt, key, psk, conv, dscp, sockbuf, keepalive, \
 idle_timeout, max_sessions, sessions_per_addr, backlog, linger, reuseport";
 
 /// Settings for one connection (or every connection of a listener).
@@ -114,6 +121,9 @@ pub struct Config {
     pub acknodelay: bool,
     /// Loss recovery; see [`Recovery`].
     pub recovery: Recovery,
+    /// Budgeted redundancy in percent of the bytes sent anyway (0 = off);
+    /// see [`Arq::set_redundancy`].
+    pub redundancy: u32,
     /// FEC data shards per group (0 = FEC off).
     pub datashard: usize,
     /// FEC parity shards per group (0 = FEC off).
@@ -173,6 +183,7 @@ impl Default for Config {
             stream: false,
             acknodelay: false,
             recovery: Recovery::Improved,
+            redundancy: REDUNDANCY_DEFAULT,
             datashard: 0,
             parityshard: 0,
             crypt: CryptName::Null,
@@ -261,6 +272,10 @@ impl Config {
                     _ => return Err(bad("recovery", value, "classic or improved")),
                 }
             }
+            "redundancy" => {
+                let max = crate::arq::REDUNDANCY_MAX;
+                self.redundancy = number("redundancy", value, 0, max.into())? as u32
+            }
             "datashard" => self.datashard = number("datashard", value, 0, 255)? as usize,
             "parityshard" => self.parityshard = number("parityshard", value, 0, 255)? as usize,
             "crypt" => {
@@ -314,6 +329,7 @@ impl Config {
         arq.set_stream(self.stream);
         arq.set_recovery(self.recovery);
         arq.set_ack_nodelay(self.acknodelay);
+        arq.set_redundancy(self.redundancy);
         Ok(())
     }
 }
@@ -360,6 +376,7 @@ mod tests {
             ("crypt", "rot13", "salsa20"),
             ("mode", "turbo", "fast3"),
             ("datashard", "-1", "0..=255"),
+            ("redundancy", "301", "0..=300"),
             ("conv", "4294967296", "0..=4294967295"),
         ] {
             let err = c.set(key, value).unwrap_err();
@@ -388,11 +405,13 @@ mod tests {
             ("sndwnd", "1024"),
             ("rcvwnd", "512"),
             ("stream", "1"),
+            ("redundancy", "200"),
         ] {
             c.set(k, v).unwrap();
         }
         let mut arq = Arq::new(1);
         c.apply_to(&mut arq).unwrap();
+        assert_eq!(arq.redundancy(), 200);
         assert_eq!(
             (
                 arq.snd_wnd(),

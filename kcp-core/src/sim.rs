@@ -89,6 +89,8 @@ impl LinkConfig {
 pub struct LinkStats {
     /// Datagrams offered.
     pub sent: u64,
+    /// Bytes of the datagrams offered.
+    pub sent_bytes: u64,
     /// Datagrams dropped (at random, or by a full bottleneck queue).
     pub dropped: u64,
     /// Of those, dropped by a full bottleneck queue.
@@ -152,6 +154,7 @@ impl Link {
     /// Offers a datagram at time `now`.
     pub fn send(&mut self, now: u32, data: &[u8]) {
         self.stats.sent += 1;
+        self.stats.sent_bytes += data.len() as u64;
         if self.rng.chance(self.config.loss) {
             self.stats.dropped += 1;
             return;

@@ -38,6 +38,8 @@ struct Engine {
     nc: bool,
     recovery: Recovery,
     snd_wnd: u32,
+    /// Budgeted redundancy in percent (only the improved recovery copies).
+    redundancy: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -87,9 +89,10 @@ fn engine() -> impl Strategy<Value = Engine> {
         any::<bool>(),
         any::<bool>(),
         2..=256u32,
+        prop_oneof![Just(0u32), Just(50), Just(100), Just(300)],
     )
         .prop_map(
-            |(nodelay, interval, resend, nc, improved, snd_wnd)| Engine {
+            |(nodelay, interval, resend, nc, improved, snd_wnd, redundancy)| Engine {
                 nodelay,
                 interval,
                 resend,
@@ -100,6 +103,7 @@ fn engine() -> impl Strategy<Value = Engine> {
                     Recovery::Classic
                 },
                 snd_wnd,
+                redundancy,
             },
         )
 }
@@ -172,6 +176,7 @@ fn build(e: &Engine, s: &Scenario) -> Arq {
         Some(e.nc),
     );
     arq.set_recovery(e.recovery);
+    arq.set_redundancy(e.redundancy);
     arq.set_stream(s.stream);
     arq
 }
@@ -306,7 +311,7 @@ proptest! {
     #[test]
     fn a_closed_window_reopens(seed in any::<u64>(), read_every in 500..3000u32, stream in any::<bool>()) {
         let quiet = Net { loss: 0.05, delay: 20, jitter: 10, fifo: true, duplicate: 0.0, corrupt: 0.0 };
-        let e = Engine { nodelay: 1, interval: 20, resend: 2, nc: true, recovery: Recovery::Improved, snd_wnd: 64 };
+        let e = Engine { nodelay: 1, interval: 20, resend: 2, nc: true, recovery: Recovery::Improved, snd_wnd: 64, redundancy: 50 };
         let s = Scenario {
             there: quiet.clone(),
             back: quiet,

@@ -29,6 +29,11 @@ pub const KCP_RECOVERY_CLASSIC: c_int = 0;
 /// and immediate acknowledgement of out-of-order data.
 pub const KCP_RECOVERY_IMPROVED: c_int = 1;
 
+/// Largest budget kcp_arq_set_redundancy (and the `redundancy` key)
+/// accepts, in percent: three copies of every segment.
+pub const KCP_REDUNDANCY_MAX: u32 = 300;
+const _: () = assert!(KCP_REDUNDANCY_MAX == kcp_core::arq::REDUNDANCY_MAX);
+
 /// Receives every datagram a kcp_arq handle emits, from inside
 /// kcp_arq_update or kcp_arq_flush.
 ///
@@ -531,6 +536,36 @@ pub unsafe extern "C" fn kcp_arq_set_stream(arq: *mut kcp_arq, on: bool) -> c_in
     })
 }
 
+/// Budgeted redundancy (KCP_RECOVERY_IMPROVED only): while the path is
+/// losing packets (a retransmission, or a hole in the peer's data, within
+/// the last few seconds), a datagram that leaves with room also carries
+/// copies of recent unacknowledged segments, adding at most `percent` of
+/// the bytes sent anyway and never a datagram of its own. 0 (the default)
+/// is off. Copies are valid KCP that any peer drops as repeats.
+///
+/// Returns 0; KCP_EINVAL for a NULL handle or `percent` above
+/// KCP_REDUNDANCY_MAX; KCP_EBUSY from inside the handle's output callback.
+///
+/// Thread-safety: not thread-safe (one thread at a time per handle).
+///
+/// # Safety
+/// `arq` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn kcp_arq_set_redundancy(arq: *mut kcp_arq, percent: u32) -> c_int {
+    guard("kcp_arq_set_redundancy", code, || {
+        // SAFETY: `arq` is NULL or live (caller contract).
+        let (state, _) = unsafe { state_mut(arq) }?;
+        if percent > KCP_REDUNDANCY_MAX {
+            return Err(fail(
+                KCP_EINVAL,
+                format!("redundancy must be 0..={KCP_REDUNDANCY_MAX} percent, got {percent}"),
+            ));
+        }
+        state.arq.set_redundancy(percent);
+        Ok(KCP_OK)
+    })
+}
+
 /// Chooses the loss recovery: KCP_RECOVERY_CLASSIC (exactly ikcp) or
 /// KCP_RECOVERY_IMPROVED (the default). Either works with any peer: the
 /// wire format is the same.
@@ -611,6 +646,9 @@ pub struct kcp_arq_stats {
     pub repeat_segments: u64,
     /// Datagrams refused by kcp_arq_input.
     pub input_errors: u64,
+    /// Copies sent in spare datagram room (kcp_arq_set_redundancy); not
+    /// counted in out_segments.
+    pub redundant_segments: u64,
 }
 
 /// Copies the handle's counters into `*out`.
@@ -644,6 +682,7 @@ pub unsafe extern "C" fn kcp_arq_stats(arq: *const kcp_arq, out: *mut kcp_arq_st
             timeout_retransmits: s.timeout_retransmits,
             repeat_segments: s.repeat_segments,
             input_errors: s.input_errors,
+            redundant_segments: s.redundant_segments,
         };
         // SAFETY: not NULL and valid for writing one kcp_arq_stats (caller
         // contract); `write` does not read or drop the old contents, which

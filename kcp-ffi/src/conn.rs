@@ -344,6 +344,9 @@ pub struct kcp_conn_stats {
     pub in_errors: u64,
     /// Datagrams the ARQ refused (KCPInErrors).
     pub kcp_in_errors: u64,
+    /// Copies sent in spare datagram room (budgeted redundancy, the
+    /// `redundancy` key; no kcp-go counterpart).
+    pub redundant_segments: u64,
 }
 
 impl From<ConnStats> for kcp_conn_stats {
@@ -369,6 +372,7 @@ impl From<ConnStats> for kcp_conn_stats {
             checksum_errors: s.checksum_errors,
             in_errors: s.in_errors,
             kcp_in_errors: s.kcp_in_errors,
+            redundant_segments: s.redundant_segments,
         }
     }
 }

@@ -192,6 +192,10 @@ static void test_settings(void) {
     check_rc(kcp_arq_set_recovery(p.a, KCP_RECOVERY_IMPROVED), KCP_OK, "set_recovery improved");
     check_rc(kcp_arq_set_recovery(p.a, 7), KCP_EINVAL, "set_recovery 7");
     check(kcp_last_error()[0] != '\0', "last error: %s", kcp_last_error());
+    check_rc(kcp_arq_set_redundancy(p.a, 50), KCP_OK, "set_redundancy 50");
+    check_rc(kcp_arq_set_redundancy(p.a, KCP_REDUNDANCY_MAX + 1), KCP_EINVAL, "set_redundancy max+1");
+    check(strstr(kcp_last_error(), "redundancy") != NULL, "last error: %s", kcp_last_error());
+    check_rc(kcp_arq_set_redundancy(NULL, 0), KCP_EINVAL, "set_redundancy(NULL)");
     check_rc(kcp_arq_set_mtu(p.a, 10), KCP_EINVAL, "set_mtu 10");
     check(strstr(kcp_last_error(), "mtu") != NULL, "last error: %s", kcp_last_error());
     check_rc(kcp_arq_set_mtu(p.a, 576), KCP_OK, "set_mtu 576");

@@ -292,6 +292,7 @@ func cmdDial(args []string) error {
 	size := fs.Int("size", 64, "echo: bytes per message (keep <= mss, 1300 is always safe at MTU 1400, so one message stays one message)")
 	seed := fs.Int64("seed", 1, "echo: seed of the message contents (Go math/rand)")
 	period := fs.Duration("period", 0, "echo: send message i no earlier than i x period after the first (a game's tick); 0 = at once")
+	pipelined := fs.Bool("pipelined", false, "echo: send on the tick without waiting for echoes (a game's input stream; needs --period); echoes are matched by index")
 	nbytes := sizeFlag{16 << 20}
 	fs.Var(&nbytes, "bytes", "sink/source: bulk bytes (suffixes K M G KiB MiB GiB)")
 	if err := parseFlags(fs, args, &s); err != nil {
@@ -317,7 +318,16 @@ func cmdDial(args []string) error {
 
 	switch *app {
 	case "echo":
-		rtts, secs := runEcho(sess, *messages, *size, *period, rand.New(rand.NewSource(*seed)))
+		var rtts []uint32
+		var secs float64
+		if *pipelined {
+			if *period <= 0 || *size < 8 {
+				return fmt.Errorf("--pipelined needs --period > 0 and --size >= 8")
+			}
+			rtts, secs = runPipelinedEcho(sess, *messages, *size, *period)
+		} else {
+			rtts, secs = runEcho(sess, *messages, *size, *period, rand.New(rand.NewSource(*seed)))
+		}
 		st := summarize(rtts)
 		watchdog.Stop() // the application is done: the linger below is bounded by the deadline
 		setStage("lingering")
@@ -369,6 +379,63 @@ func runEcho(sess *kcp.UDPSession, messages, size int, period time.Duration, rng
 		atomic.StoreInt64(&done, int64(i+1))
 	}
 	return rtts, time.Since(start).Seconds()
+}
+
+// runPipelinedEcho sends message i at i x period after the first without
+// waiting for echoes, as a game client sends its inputs, while a goroutine
+// reads the echoes. Message i starts with i (little-endian uint32); the
+// rest is i's pattern, checked on return. It returns every round-trip time
+// in us, in message order, and the total time.
+func runPipelinedEcho(sess *kcp.UDPSession, messages, size int, period time.Duration) ([]uint32, float64) {
+	sent := make([]int64, messages) // ns since start; written before the message goes out
+	rtts := make([]uint32, messages)
+	start := time.Now()
+	done := make(chan error, 1)
+	go func() {
+		back := make([]byte, readBufSize)
+		for got := 0; got < messages; got++ {
+			n, err := sess.Read(back)
+			if err != nil {
+				done <- fmt.Errorf("read echo %d of %d: %v", got+1, messages, err)
+				return
+			}
+			at := time.Since(start).Nanoseconds()
+			if n != size {
+				done <- fmt.Errorf("echo of %d bytes, sent %d", n, size)
+				return
+			}
+			i := int(binary.LittleEndian.Uint32(back))
+			if i >= messages || !bytes.Equal(back[4:n], tickPattern(i, size)[4:]) {
+				done <- fmt.Errorf("echo %d differs from what was sent", i)
+				return
+			}
+			rtts[i] = uint32((at - atomic.LoadInt64(&sent[i])) / 1000)
+		}
+		done <- nil
+	}()
+	for i := 0; i < messages; i++ {
+		if wait := time.Until(start.Add(time.Duration(i) * period)); wait > 0 {
+			time.Sleep(wait)
+		}
+		atomic.StoreInt64(&sent[i], time.Since(start).Nanoseconds())
+		if _, err := sess.Write(tickPattern(i, size)); err != nil {
+			failf("write message %d: %v", i, err)
+		}
+	}
+	if err := <-done; err != nil {
+		failf("pipelined echo: %v", err)
+	}
+	return rtts, time.Since(start).Seconds()
+}
+
+// tickPattern is message i of a pipelined echo: i, then bytes i + k.
+func tickPattern(i, size int) []byte {
+	b := make([]byte, size)
+	binary.LittleEndian.PutUint32(b, uint32(i))
+	for k := 4; k < size; k++ {
+		b[k] = byte(i + k)
+	}
+	return b
 }
 
 // echoOnce writes msg and reads its echo into back (len(back) > len(msg)).

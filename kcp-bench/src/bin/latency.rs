@@ -7,6 +7,9 @@ use kcp_bench::echo_scenario::{self, Breakdown, Mode, FAST, NORMAL};
 use kcp_bench::json::{array, Object};
 use kcp_core::arq::Recovery;
 
+/// Redundancy budgets (percent) shown beside the plain improved recovery.
+const REDUNDANCY_ROWS: [u32; 3] = [50, 100, 200];
+
 fn summarize(mode: &Mode, recovery: Recovery, seeds: u64) -> String {
     let runs: Vec<_> = (0..seeds)
         .map(|s| echo_scenario::run(mode, recovery, s))
@@ -16,6 +19,7 @@ fn summarize(mode: &Mode, recovery: Recovery, seeds: u64) -> String {
     let b = |f: &dyn Fn(&Breakdown) -> f64| mean(&|r| f(&r.breakdown));
     Object::new()
         .str("mode", mode.name)
+        .num("redundancy_percent", f64::from(mode.redundancy))
         .str(
             "recovery",
             if recovery == Recovery::Classic {
@@ -33,6 +37,11 @@ fn summarize(mode: &Mode, recovery: Recovery, seeds: u64) -> String {
         )
         .num("datagrams_first_endpoint", mean(&|r| r.datagrams_a as f64))
         .num("datagrams_second_endpoint", mean(&|r| r.datagrams_b as f64))
+        .num("bytes", mean(&|r| r.bytes as f64))
+        .num(
+            "redundant_segments",
+            mean(&|r| r.stats.iter().map(|s| s.redundant_segments).sum::<u64>() as f64),
+        )
         .num("retransmits", mean(&|r| r.retransmits as f64))
         .num(
             "timeout_retransmits",
@@ -67,6 +76,14 @@ fn main() {
     for mode in [FAST, NORMAL] {
         for recovery in [Recovery::Classic, Recovery::Improved] {
             rows.push(summarize(&mode, recovery, seeds));
+        }
+        // The improved recovery again with budgeted redundancy (issue 8).
+        for redundancy in REDUNDANCY_ROWS {
+            rows.push(summarize(
+                &Mode { redundancy, ..mode },
+                Recovery::Improved,
+                seeds,
+            ));
         }
     }
     println!(

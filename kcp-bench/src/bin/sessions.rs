@@ -5,7 +5,7 @@
 //! ```text
 //! sessions --case bulk|echo|many|idle [--crypt C] [--datashard N --parityshard M]
 //!          [--bytes N] [--messages M] [--size S] [--sessions K] [--seconds T] [--io-threads N]
-//!          [--remote ADDR] [--period-ms P] [--profile tuned|defaults] [--set key=value]...
+//!          [--remote ADDR] [--period-ms P] [--pipelined 1] [--profile tuned|defaults] [--set key=value]...
 //! ```
 //! Settings as the issue names them: nodelay 1, interval 10, resend 2,
 //! nc 1 (mode fast3), windows 1024, MTU 1400, socket buffers 4 MiB.
@@ -40,6 +40,9 @@ struct Args {
     /// echo: message i goes no earlier than i x this after the first (a
     /// game's tick); 0 = at once.
     period_ms: f64,
+    /// echo: send on the tick without waiting for echoes (a game client's
+    /// input stream), matching echoes by index.
+    pipelined: bool,
 }
 
 fn parse_args() -> Args {
@@ -58,6 +61,7 @@ fn parse_args() -> Args {
         profile: "tuned".into(),
         overrides: Vec::new(),
         period_ms: 0.0,
+        pipelined: false,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -81,6 +85,7 @@ fn parse_args() -> Args {
             "--remote" => a.remote = value,
             "--profile" => a.profile = value,
             "--period-ms" => a.period_ms = num(&value),
+            "--pipelined" => a.pipelined = num(&value) != 0.0,
             "--set" => {
                 let (k, v) = value
                     .split_once('=')
@@ -355,15 +360,115 @@ fn echo(a: &Args) -> Object {
         let client = Session::dial(&a.remote, &cfg).unwrap_or_else(|e| fail(&e.to_string()));
         (client, None)
     };
-    let msg: Vec<u8> = (0..size).map(|i| i as u8).collect();
-    let mut buf = vec![0u8; 65536];
-    let mut rtts = Vec::with_capacity(m);
-    let started = Instant::now();
-    let period = Duration::from_secs_f64(a.period_ms / 1000.0);
-    for i in 0..m {
-        if let Some(wait) = (started + period * i as u32).checked_duration_since(Instant::now()) {
+    let ticks = Ticks {
+        messages: m,
+        size,
+        period: Duration::from_secs_f64(a.period_ms / 1000.0),
+        started: Instant::now(),
+    };
+    let mut rtts = if a.pipelined {
+        pipelined_echo(&client, &ticks)
+    } else {
+        lockstep_echo(&client, &ticks)
+    };
+    let secs = ticks.started.elapsed().as_secs_f64();
+    if let Some(echoer) = echoer {
+        drop(echoer.join());
+    }
+    let avg = rtts.iter().sum::<f64>() / rtts.len().max(1) as f64;
+    rtts.sort_by(f64::total_cmp);
+    // What the client's side of the link carried, both ways (the server's
+    // datagrams counted as they arrived): the cost of a recovery scheme.
+    let traffic = client.stats().unwrap_or_default();
+    Object::new()
+        .num("messages", m as f64)
+        .num("datagrams_out", traffic.out_packets as f64)
+        .num("datagrams_in", traffic.in_packets as f64)
+        .num("bytes_out", traffic.out_bytes as f64)
+        .num("bytes_in", traffic.in_bytes as f64)
+        .num("retransmits", traffic.retransmits as f64)
+        .num("redundant_segments", traffic.redundant_segments as f64)
+        .num("size", size as f64)
+        .num("seconds", secs)
+        .num("rtt_us_p50", percentile(&rtts, 50.0))
+        .num("rtt_us_p99", percentile(&rtts, 99.0))
+        .num("rtt_us_avg", avg)
+}
+
+/// Message `i` of a pipelined echo: `i` (little-endian u32), then bytes
+/// `i + k` (kcpgo-peer's `tickPattern`).
+fn tick_message(i: usize, size: usize) -> Vec<u8> {
+    let mut msg: Vec<u8> = (0..size.max(4)).map(|k| (i + k) as u8).collect();
+    msg[..4].copy_from_slice(&(i as u32).to_le_bytes());
+    msg
+}
+
+/// An echo client's schedule: `messages` of `size` bytes, message `i` no
+/// earlier than `i x period` after `started`.
+struct Ticks {
+    messages: usize,
+    size: usize,
+    period: Duration,
+    started: Instant,
+}
+
+impl Ticks {
+    /// Sleeps until message `i` is due.
+    fn wait(&self, i: usize) {
+        let due = self.started + self.period * i as u32;
+        if let Some(wait) = due.checked_duration_since(Instant::now()) {
             std::thread::sleep(wait);
         }
+    }
+}
+
+/// Messages sent on the tick without waiting, while another thread reads
+/// and checks the echoes; RTTs in us, in message order.
+fn pipelined_echo(client: &Session, ticks: &Ticks) -> Vec<f64> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let (m, size, period, started) = (ticks.messages, ticks.size, ticks.period, ticks.started);
+    if size < 8 || period.is_zero() {
+        fail("--pipelined needs --period-ms > 0 and --size >= 8");
+    }
+    let sent: Vec<AtomicU64> = (0..m).map(|_| AtomicU64::new(0)).collect();
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(|| {
+            let mut rtts = vec![0.0; m];
+            let mut buf = vec![0u8; 65536];
+            for _ in 0..m {
+                let n = client
+                    .recv(&mut buf, WAIT)
+                    .unwrap_or_else(|e| fail(&format!("recv: {e}")));
+                let at = started.elapsed().as_nanos() as u64;
+                let i = u32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
+                if n != size || i >= m || buf[..n] != tick_message(i, size)[..] {
+                    fail("echo differs");
+                }
+                rtts[i] = at.saturating_sub(sent[i].load(Ordering::Acquire)) as f64 / 1e3;
+            }
+            rtts
+        });
+        for (i, sent_at) in sent.iter().enumerate() {
+            ticks.wait(i);
+            sent_at.store(started.elapsed().as_nanos() as u64, Ordering::Release);
+            client
+                .send(&tick_message(i, size), WAIT)
+                .unwrap_or_else(|e| fail(&format!("send: {e}")));
+        }
+        reader
+            .join()
+            .unwrap_or_else(|_| fail("the echo reader panicked"))
+    })
+}
+
+/// One message at a time, each sent no earlier than its tick and only
+/// after the previous echo; RTTs in us.
+fn lockstep_echo(client: &Session, ticks: &Ticks) -> Vec<f64> {
+    let msg: Vec<u8> = (0..ticks.size).map(|i| i as u8).collect();
+    let mut buf = vec![0u8; 65536];
+    let mut rtts = Vec::with_capacity(ticks.messages);
+    for i in 0..ticks.messages {
+        ticks.wait(i);
         let t = Instant::now();
         client
             .send(&msg, WAIT)
@@ -376,19 +481,7 @@ fn echo(a: &Args) -> Object {
         }
         rtts.push(t.elapsed().as_secs_f64() * 1e6);
     }
-    let secs = started.elapsed().as_secs_f64();
-    if let Some(echoer) = echoer {
-        drop(echoer.join());
-    }
-    let avg = rtts.iter().sum::<f64>() / rtts.len().max(1) as f64;
-    rtts.sort_by(f64::total_cmp);
-    Object::new()
-        .num("messages", m as f64)
-        .num("size", size as f64)
-        .num("seconds", secs)
-        .num("rtt_us_p50", percentile(&rtts, 50.0))
-        .num("rtt_us_p99", percentile(&rtts, 99.0))
-        .num("rtt_us_avg", avg)
+    rtts
 }
 
 /// The server side of `many` and `idle`: one thread, one event loop,

@@ -17,6 +17,7 @@ mod congestion;
 mod error;
 mod packer;
 mod recovery;
+mod redundancy;
 mod rtt;
 pub mod segment;
 
@@ -26,6 +27,8 @@ use congestion::Congestion;
 pub use error::ArqError;
 use packer::Packer;
 use recovery::{RackState, TailProbe};
+pub use redundancy::REDUNDANCY_MAX;
+use redundancy::{pack_copies, Redundancy};
 pub use rtt::{RttEstimator, RTO_DEFAULT, RTO_MAX, RTO_MIN, RTO_NODELAY_MIN};
 use segment::{segments, Command, SegmentHeader, HEADER_LEN};
 
@@ -59,6 +62,12 @@ pub const PROBE_LIMIT: u32 = 120_000;
 pub const FASTACK_LIMIT: u32 = 5;
 /// Most fragments one message may have: `frg` is one byte, and kcp-go refuses more.
 pub const MAX_FRAGMENTS: usize = 255;
+
+/// How long a repeat of already-delivered data may wait, in ms, for
+/// something else to carry `una` back before it gets an ACK of its own
+/// (improved recovery). A peer's redundant copy needs no answer; a
+/// retransmission whose ACK was lost gets one this much later.
+pub const REPEAT_ACK_DELAY: u32 = 40;
 
 const ASK_SEND: u8 = 1;
 const ASK_TELL: u8 = 2;
@@ -124,6 +133,9 @@ pub struct ArqStats {
     pub repeat_segments: u64,
     /// Datagrams refused by `input`.
     pub input_errors: u64,
+    /// Copies of unacknowledged segments sent in spare datagram room
+    /// ([`Arq::set_redundancy`]); not counted in `out_segments`.
+    pub redundant_segments: u64,
 }
 
 /// Segments held by an [`Arq`], per queue. What a peer can make it hold is
@@ -161,6 +173,8 @@ struct Segment {
     /// Declared lost (by RACK, the fast-resend threshold or a timeout, in
     /// the improved recovery); retransmitted as soon as the budget allows.
     lost: bool,
+    /// Copies of the last transmission sent so far (budgeted redundancy).
+    copies: u8,
     data: Vec<u8>,
 }
 
@@ -176,6 +190,7 @@ impl Segment {
             xmit: 0,
             acked: false,
             lost: false,
+            copies: 0,
             data,
         }
     }
@@ -216,10 +231,18 @@ pub struct Arq {
     /// Bytes of the front of `rcv_queue` already read (stream mode only).
     rcv_offset: usize,
     acklist: Vec<(u32, u32)>,
+    /// The newest repeat of already-delivered data (improved recovery),
+    /// with when the first unanswered repeat arrived: `(sn, ts, since)`.
+    /// Every segment we send carries `una`, which already covers it, so it
+    /// gets an ACK of its own only if nothing else leaves within
+    /// [`REPEAT_ACK_DELAY`]. Copies from a peer's redundancy would
+    /// otherwise each cost an ACK, often a datagram.
+    repeat_ack: Option<(u32, u32, u32)>,
 
     rtt: RttEstimator,
     rack: RackState,
     tail_probe: TailProbe,
+    redundancy: Redundancy,
     /// The backed-off RTO of the last timeout, kept for new segments until
     /// a segment sent once is acknowledged (Karn's rule; improved recovery).
     rto_backoff: u32,
@@ -273,9 +296,11 @@ impl Arq {
             rcv_queue: VecDeque::new(),
             rcv_offset: 0,
             acklist: Vec::new(),
+            repeat_ack: None,
             rtt: RttEstimator::default(),
             rack: RackState::default(),
             tail_probe: TailProbe::default(),
+            redundancy: Redundancy::default(),
             rto_backoff: 0,
             current: 0,
             interval: INTERVAL_DEFAULT,
@@ -471,6 +496,22 @@ impl Arq {
         self.ack_nodelay = on;
     }
 
+    /// Budgeted redundancy, in the improved recovery: while the path is
+    /// losing packets (a retransmission of ours, or a hole in the peer's
+    /// data, within the last few seconds), a datagram that
+    /// leaves with room also carries copies of recent unacknowledged
+    /// segments, adding at most `percent` of the bytes sent anyway and no
+    /// datagram. 0 (the default) turns it off; at most [`REDUNDANCY_MAX`].
+    /// Copies are valid KCP that any peer drops as repeats.
+    pub fn set_redundancy(&mut self, percent: u32) {
+        self.redundancy.set_percent(percent);
+    }
+
+    /// The redundancy budget in percent (0 = off).
+    pub fn redundancy(&self) -> u32 {
+        self.redundancy.percent()
+    }
+
     /// Transmissions of one segment after which the link is declared dead.
     pub fn set_dead_link(&mut self, transmissions: u32) {
         self.dead_link = transmissions.max(1);
@@ -518,6 +559,7 @@ impl Arq {
         self.snd_queue.is_empty()
             && self.in_flight == 0
             && self.acklist.is_empty()
+            && self.repeat_ack.is_none()
             && !self.urgent
             && self.probe == 0
             && self.rmt_wnd != 0
@@ -542,6 +584,7 @@ impl Arq {
     /// Otherwise the ACKs can wait for the next interval tick, or ride on
     /// the application's reply.
     pub fn wants_flush(&self, ack_batch: usize) -> bool {
+        // A repeat's ACK never hurries a flush: `una` already covers it.
         self.urgent || self.acklist.len() >= ack_batch || !self.snd_queue.is_empty()
     }
 
@@ -812,10 +855,16 @@ impl Arq {
                 }
                 Command::Push => {
                     if diff(h.sn, self.rcv_nxt.wrapping_add(u32::from(self.rcv_wnd))) < 0 {
-                        self.push_ack(h.sn, h.ts);
                         if diff(h.sn, self.rcv_nxt) >= 0 {
+                            self.push_ack(h.sn, h.ts);
                             self.parse_data(&h, data);
                         } else {
+                            if self.recovery == Recovery::Improved {
+                                let since = self.repeat_ack.map_or(now, |(_, _, since)| since);
+                                self.repeat_ack = Some((h.sn, h.ts, since));
+                            } else {
+                                self.push_ack(h.sn, h.ts);
+                            }
                             self.stats.repeat_segments += 1;
                         }
                     } else {
@@ -1030,6 +1079,12 @@ impl Arq {
         if self.recovery == Recovery::Improved && (index > 0 || self.rcv_buf.len() > 1) {
             self.urgent = true;
         }
+        if index > 0 {
+            // A hole: the peer's packets are being lost on the way here,
+            // and the path likely loses ours too; copies start before our
+            // own first retransmission.
+            self.redundancy.on_loss(self.current);
+        }
         self.move_to_rcv_queue();
     }
 
@@ -1218,8 +1273,10 @@ impl Arq {
                 }
             }
             seg.lost = false;
+            seg.copies = 0;
             if seg.xmit > 0 {
                 self.stats.retransmits += 1;
+                self.redundancy.on_loss(now);
             }
             seg.xmit += 1;
             seg.ts = now;
@@ -1232,6 +1289,37 @@ impl Arq {
             packer.push(&header, &seg.data, out);
             if seg.xmit >= self.dead_link {
                 self.dead = true;
+            }
+        }
+        if let Some((sn, ts, since)) = self.repeat_ack {
+            if packer.packed > 0 {
+                // Whatever left in this flush carried `una`.
+                self.repeat_ack = None;
+            } else if diff(now, since) >= REPEAT_ACK_DELAY as i32 {
+                header.cmd = Command::Ack;
+                header.sn = sn;
+                header.ts = ts;
+                header.len = 0;
+                header.frg = 0;
+                packer.push(&header, &[], out);
+                self.repeat_ack = None;
+            }
+        }
+        if self.recovery == Recovery::Improved && self.redundancy.percent() > 0 {
+            self.redundancy.earn(packer.packed, self.mtu);
+            if self.redundancy.is_active(now) {
+                let rtt = match self.rtt.srtt() {
+                    0 => self.rtt.rto(),
+                    srtt => srtt,
+                };
+                self.stats.redundant_segments += pack_copies(
+                    now,
+                    rtt,
+                    &mut self.snd_buf,
+                    &mut self.redundancy,
+                    &mut packer,
+                    &mut header,
+                );
             }
         }
         packer.finish(out);
@@ -1405,5 +1493,7 @@ fn out_of_range(what: &'static str, min: usize, max: usize, got: usize) -> ArqEr
 
 #[cfg(test)]
 mod congestion_tests;
+#[cfg(test)]
+mod redundancy_tests;
 #[cfg(test)]
 mod tests;

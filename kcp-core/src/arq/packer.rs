@@ -10,6 +10,8 @@ pub(super) struct Packer<'a> {
     reserved: usize,
     /// Datagrams handed to `out` so far.
     pub datagrams: u64,
+    /// Bytes of segments packed so far (headroom not counted).
+    pub packed: usize,
 }
 
 impl<'a> Packer<'a> {
@@ -20,6 +22,7 @@ impl<'a> Packer<'a> {
             len: reserved,
             reserved,
             datagrams: 0,
+            packed: 0,
         }
     }
 
@@ -35,6 +38,29 @@ impl<'a> Packer<'a> {
         self.len += HEADER_LEN;
         self.buf[self.len..self.len + data.len()].copy_from_slice(data);
         self.len += data.len();
+        self.packed += need;
+    }
+
+    /// Room left in the datagram being packed; 0 when none is started.
+    pub fn room(&self) -> usize {
+        if self.len > self.reserved {
+            self.buf.len() - self.len
+        } else {
+            0
+        }
+    }
+
+    /// Appends a segment to the datagram being packed only if one is
+    /// started and the segment fits: it never makes a datagram of its own.
+    pub fn append_within_room(&mut self, header: &SegmentHeader, data: &[u8]) -> bool {
+        if HEADER_LEN + data.len() > self.room() {
+            return false;
+        }
+        header.encode(&mut self.buf[self.len..]);
+        self.len += HEADER_LEN;
+        self.buf[self.len..self.len + data.len()].copy_from_slice(data);
+        self.len += data.len();
+        true
     }
 
     /// Emits what is buffered, if anything.

@@ -305,6 +305,7 @@ impl Conn {
         s.early_retransmits = a.early_retransmits;
         s.lost_segments = a.timeout_retransmits;
         s.repeat_segments = a.repeat_segments;
+        s.redundant_segments = a.redundant_segments;
     }
 }
 

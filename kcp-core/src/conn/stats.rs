@@ -30,6 +30,9 @@ pub struct ConnStats {
     pub lost_segments: u64,
     /// Duplicate data segments received (`RepeatSegs`).
     pub repeat_segments: u64,
+    /// Copies sent in spare datagram room (budgeted redundancy; no kcp-go
+    /// counterpart).
+    pub redundant_segments: u64,
     /// Data shards rebuilt from parity (`FECRecovered`).
     pub fec_recovered: u64,
     /// Malformed FEC packets, or groups whose rebuild failed (`FECErrs`).
