@@ -18,3 +18,16 @@ listen_addr() {
 label_json() {
     sed 's/"impl": *"kcp-[a-z]*", *//' | sed "s/^{/{\"label\":\"$1\",\"impl\":\"$2\",/"
 }
+
+say() { printf '==> %s\n' "$*" >&2; }
+
+# build_peers: builds kcp-go's side (build/kcpgo-peer, build/impair) and
+# ours (target/release/sessions), and names them GO, IMPAIR and OURS.
+build_peers() {
+    scripts/kcpgo.sh >/dev/null
+    GO=build/kcpgo-peer
+    IMPAIR=build/impair
+    say "building kcp-bench (release)"
+    cargo build --release -q -p kcp-bench --bin sessions
+    OURS=target/release/sessions
+}

@@ -35,7 +35,6 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 # shellcheck source=scripts/bench-lib.sh
 . scripts/bench-lib.sh
-say() { printf '==> %s\n' "$*" >&2; }
 
 ROUNDS="${ROUNDS:-5}"
 BYTES="${BYTES:-67108864}"

@@ -26,17 +26,12 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 # shellcheck source=scripts/bench-lib.sh
 . scripts/bench-lib.sh
-say() { printf '==> %s\n' "$*" >&2; }
 
 ROUNDS="${ROUNDS:-3}"
 BULK_BYTES="${BULK_BYTES:-268435456}"
 OUT=build/bench-sessions.jsonl
 
-scripts/kcpgo.sh >/dev/null
-GO=build/kcpgo-peer
-say "building kcp-bench (release)"
-cargo build --release -q -p kcp-bench --bin sessions
-OURS=target/release/sessions
+build_peers
 # 10,000 dialed sessions need 10,000 sockets.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 

@@ -26,7 +26,6 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 # shellcheck source=scripts/bench-lib.sh
 . scripts/bench-lib.sh
-say() { printf '==> %s\n' "$*" >&2; }
 
 ROUNDS="${ROUNDS:-3}"
 MESSAGES="${MESSAGES:-300}"
@@ -35,12 +34,7 @@ SHAPES="${SHAPES:-lockstep pipelined}"
 OUT=build/bench-tick.jsonl
 mkdir -p build
 
-scripts/kcpgo.sh >/dev/null
-GO=build/kcpgo-peer
-IMPAIR=build/impair
-say "building kcp-bench (release)"
-cargo build --release -q -p kcp-bench --bin sessions
-OURS=target/release/sessions
+build_peers
 
 : >"$OUT"
 tmp="$(mktemp -d)"

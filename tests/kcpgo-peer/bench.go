@@ -58,7 +58,10 @@ func cmdBench(args []string) error {
 	// A longer default than serve/dial: establishing 10,000 kcp-go
 	// sessions on 2 cores takes a while, and a timeout here is a FAIL.
 	addSettingsFlags(fs, &o.s, 180*time.Second, false)
-	which := fs.String("case", "", "bulk | echo | many | idle | raw (required)")
+	which := fs.String("case", "", "bulk | echo | many | idle | raw | players (required)")
+	remote := fs.String("remote", "", "players: HOST:PORT of the echo server under test")
+	rate := fs.Float64("rate", 20, "players: messages per second per client")
+	serverPid := fs.Int("server-pid", 0, "players: the server's process id, whose CPU time is reported")
 	nb := sizeFlag{}
 	fs.Var(&nb, "bytes", "bulk: bytes to move (default 256MiB); raw: bytes to send (default 1GiB); suffixes K M G KiB MiB GiB")
 	fs.IntVar(&o.messages, "messages", 20000, "echo: round trips")
@@ -97,15 +100,26 @@ func cmdBench(args []string) error {
 			o.seconds = 10
 		}
 		benchIdle(&o)
+	case "players":
+		if *remote == "" || *serverPid <= 0 || *rate <= 0 || o.size < 8 {
+			return fmt.Errorf("players needs --remote, --server-pid, --rate > 0 and --size >= 8")
+		}
+		if o.sessions == 0 {
+			o.sessions = 300
+		}
+		if o.seconds == 0 {
+			o.seconds = 10
+		}
+		benchPlayers(&o, *remote, *rate, *serverPid)
 	case "raw":
 		if o.bytes == 0 {
 			o.bytes = 1 << 30
 		}
 		benchRaw(&o)
 	case "":
-		return fmt.Errorf("--case bulk|echo|many|idle|raw is required")
+		return fmt.Errorf("--case bulk|echo|many|idle|raw|players is required")
 	default:
-		return fmt.Errorf("unknown --case %q (bulk|echo|many|idle|raw)", *which)
+		return fmt.Errorf("unknown --case %q (bulk|echo|many|idle|raw|players)", *which)
 	}
 	return nil
 }
@@ -356,19 +370,24 @@ func benchMany(o *benchOpts) {
 	window := time.Since(t0).Seconds()
 	retrans := atomic.LoadUint64(&kcp.DefaultSnmp.RetransSegs) - retrans0
 	stopped.Wait()
-	var total int64
-	var all []uint32
-	for i := range counts {
-		total += counts[i]
-		all = append(all, samples[i]...)
-	}
-	st := summarize(all)
+	total, st := gather(counts, samples)
 	for _, c := range clients {
 		c.Close()
 	}
 	emit(manyLine{Impl: "kcp-go", Case: "many", Sessions: o.sessions, Size: o.size, Seconds: round(window, 6),
 		Messages: total, MsgsPerSec: round(float64(total)/window, 1), RttP50: st.p50, RttP99: st.p99, RttAvg: round(st.avg, 2),
 		EstablishS: round(establish, 6), RetransSegs: retrans, benchTail: o.tail(true)})
+}
+
+// gather sums the clients' echo counts and summarizes their round trips.
+func gather(counts []int64, samples [][]uint32) (int64, rttStats) {
+	var total int64
+	var all []uint32
+	for i := range counts {
+		total += counts[i]
+		all = append(all, samples[i]...)
+	}
+	return total, summarize(all)
 }
 
 // ---------------------------------------------------------------------------

@@ -810,6 +810,7 @@ impl Arq {
             return Err(e);
         }
         self.current = now;
+        let was_idle = self.is_idle();
         let prev_una = self.snd_una;
         let prev_in_flight = self.in_flight;
         let mut spurious = false;
@@ -906,6 +907,15 @@ impl Arq {
         }
         if self.ack_nodelay && !self.acklist.is_empty() {
             self.urgent = true;
+        }
+        if was_idle && self.recovery == Recovery::Improved && self.updated {
+            // After a pause the flush tick is long past, and ikcp would
+            // ACK this datagram alone at once. Restart the ticks instead:
+            // the ACK waits at most one interval, as it would mid-stream,
+            // for a reply to carry it. A game server answering each
+            // player's input saves a datagram per input (urgent ACKs, of
+            // losses or out-of-order data, still go at once).
+            self.ts_flush = now.wrapping_add(self.interval);
         }
         Ok(count)
     }

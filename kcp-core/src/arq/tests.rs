@@ -711,3 +711,34 @@ fn an_empty_stream_write_queues_nothing() {
     assert_eq!(a.send(b""), Ok(0));
     assert_eq!(a.wait_snd(), 0);
 }
+
+/// After a pause the flush tick is long past. ikcp ACKs the next datagram
+/// alone at once; the improved engine restarts its ticks, so the ACK waits
+/// at most one interval for a reply to carry it (a game server answering
+/// each player's input saves a datagram per input).
+#[test]
+fn after_a_pause_the_ack_waits_one_interval_for_a_reply() {
+    for recovery in [Recovery::Classic, Recovery::Improved] {
+        let (mut a, mut b) = pair(9);
+        b.set_recovery(recovery);
+        b.set_nodelay(Some(1), Some(10), Some(2), Some(true));
+        update_all(&mut b, 0); // running, then idle for a long while
+        a.send(b"input").unwrap();
+        let input = flush_all(&mut a, 1000);
+        deliver(&input, &mut b, 1000);
+        let at_once = update_all(&mut b, 1000);
+        if recovery == Recovery::Classic {
+            assert_eq!(headers(&at_once).len(), 1, "ikcp: an ACK at once");
+            continue;
+        }
+        assert!(at_once.is_empty(), "improved: the ACK waits");
+        assert_eq!(b.next_update(1000), 1010);
+        b.send(b"reply").unwrap();
+        let reply = update_all(&mut b, 1005);
+        assert!(reply.is_empty(), "a send alone waits for the tick too");
+        let reply = update_all(&mut b, 1010);
+        let cmds: Vec<_> = headers(&reply).iter().map(|h| h.cmd).collect();
+        assert_eq!(cmds, [Command::Ack, Command::Push], "one datagram, both");
+        assert_eq!(reply.len(), 1);
+    }
+}
