@@ -97,8 +97,9 @@ typedef struct kcp_event kcp_event;
 #define KCP_ELIMIT -8
 
 /*
- The library hit an internal bug (a Rust panic, caught at the boundary).
- The handle involved should be freed.
+ The library hit an internal bug (a Rust panic, caught at the boundary,
+ or on an I/O thread, which then closed that socket's sessions with
+ KCP_CLOSE_PANIC). The handle involved should be freed.
  */
 #define KCP_EPANIC -9
 
@@ -168,6 +169,13 @@ typedef struct kcp_event kcp_event;
  The peer started a new session from the same address (it restarted).
  */
 #define KCP_CLOSE_REPLACED 5
+
+/*
+ A panic inside kcp while handling the session's socket (a bug in
+ kcp-rs; please report it): that socket's sessions were closed, and
+ calls on them return KCP_EPANIC. Other sockets are still served.
+ */
+#define KCP_CLOSE_PANIC 6
 
 /*
  A KCP control block for one conversation, driven by the caller: feed it

@@ -8,7 +8,7 @@ use std::ffi::{c_char, c_int, CStr, CString};
 
 use kcp_core::conn::ConnError;
 use kcp_core::crypt::CryptError;
-use kcp_core::endpoint::{EndpointError, SessionError};
+use kcp_core::endpoint::{CloseReason, EndpointError, SessionError};
 use kcp_core::runtime::Error as RuntimeError;
 use kcp_core::ArqError;
 
@@ -31,8 +31,9 @@ pub const KCP_EIO: c_int = -6;
 pub const KCP_EAUTH: c_int = -7;
 /// A configured limit was reached.
 pub const KCP_ELIMIT: c_int = -8;
-/// The library hit an internal bug (a Rust panic, caught at the boundary).
-/// The handle involved should be freed.
+/// The library hit an internal bug (a Rust panic, caught at the boundary,
+/// or on an I/O thread, which then closed that socket's sessions with
+/// KCP_CLOSE_PANIC). The handle involved should be freed.
 pub const KCP_EPANIC: c_int = -9;
 /// Re-entrant call: a handle was used from inside its own output callback.
 pub const KCP_EBUSY: c_int = -10;
@@ -105,6 +106,7 @@ pub(crate) fn runtime_error_code(error: &RuntimeError) -> c_int {
         RuntimeError::TimedOut => KCP_ETIMEDOUT,
         RuntimeError::Session(e) => match e {
             SessionError::WouldBlock => KCP_EAGAIN,
+            SessionError::Closed(CloseReason::Panic) => KCP_EPANIC,
             SessionError::Closed(_) | SessionError::Unknown => KCP_ECLOSED,
             SessionError::Conn(e) => conn_error_code(e),
         },

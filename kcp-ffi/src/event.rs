@@ -37,6 +37,10 @@ pub const KCP_CLOSE_IDLE_TIMEOUT: c_int = 3;
 pub const KCP_CLOSE_LISTENER_CLOSED: c_int = 4;
 /// The peer started a new session from the same address (it restarted).
 pub const KCP_CLOSE_REPLACED: c_int = 5;
+/// A panic inside kcp while handling the session's socket (a bug in
+/// kcp-rs; please report it): that socket's sessions were closed, and
+/// calls on them return KCP_EPANIC. Other sockets are still served.
+pub const KCP_CLOSE_PANIC: c_int = 6;
 
 /// One event, filled by kcp_listener_poll or kcp_session_poll. Plain data
 /// owned by the caller.
@@ -76,6 +80,7 @@ pub(crate) fn close_reason_code(reason: CloseReason) -> c_int {
         CloseReason::IdleTimeout => KCP_CLOSE_IDLE_TIMEOUT,
         CloseReason::ListenerClosed => KCP_CLOSE_LISTENER_CLOSED,
         CloseReason::Replaced => KCP_CLOSE_REPLACED,
+        CloseReason::Panic => KCP_CLOSE_PANIC,
     }
 }
 

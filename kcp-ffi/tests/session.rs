@@ -273,8 +273,9 @@ fn event_and_close_codes_keep_their_numbers() {
         KCP_CLOSE_IDLE_TIMEOUT,
         KCP_CLOSE_LISTENER_CLOSED,
         KCP_CLOSE_REPLACED,
+        KCP_CLOSE_PANIC,
     ];
-    assert_eq!(reasons, [1, 2, 3, 4, 5]);
+    assert_eq!(reasons, [1, 2, 3, 4, 5, 6]);
     // struct kcp_event { int type; int reason; kcp_session *session; void *userdata; }
     let ptr = std::mem::size_of::<*mut c_void>();
     assert_eq!(std::mem::offset_of!(kcp_event, reason), 4);

@@ -75,6 +75,10 @@ pub enum CloseReason {
     ListenerClosed,
     /// Its peer started a new session from the same address (kcp-go's rule).
     Replaced,
+    /// A panic while handling its endpoint (a bug in kcp-rs): the endpoint's
+    /// sessions were closed and its socket let go, while the I/O thread
+    /// went on serving the others.
+    Panic,
 }
 
 impl std::fmt::Display for CloseReason {
@@ -85,6 +89,9 @@ impl std::fmt::Display for CloseReason {
             Self::IdleTimeout => "idle timeout: nothing arrived from the peer",
             Self::ListenerClosed => "its listener was closed",
             Self::Replaced => "replaced by a new session from the same address",
+            Self::Panic => {
+                "internal error: a panic while handling its endpoint closed it (a bug in kcp-rs)"
+            }
         })
     }
 }
@@ -259,6 +266,10 @@ pub struct Endpoint {
     /// Something a blocked caller may be waiting for changed.
     wake: bool,
     stats: EndpointStats,
+    /// Test-only fault injection: a datagram starting with these bytes
+    /// makes `handle_datagram` panic.
+    #[cfg(test)]
+    pub(crate) panic_on: Option<Vec<u8>>,
 }
 
 fn ms32(now: u64) -> u32 {
@@ -319,6 +330,8 @@ impl Endpoint {
             dirty: Vec::new(),
             wake: false,
             stats: EndpointStats::default(),
+            #[cfg(test)]
+            panic_on: None,
         })
     }
 
@@ -366,6 +379,14 @@ impl Endpoint {
         out: &mut O,
     ) {
         self.stats.datagrams_in += 1;
+        #[cfg(test)]
+        if self
+            .panic_on
+            .as_ref()
+            .is_some_and(|marker| datagram.starts_with(marker))
+        {
+            panic!("injected fault");
+        }
         if self.dialed.is_some_and(|remote| remote != from) {
             self.stats.foreign_source += 1;
             return;
@@ -433,7 +454,8 @@ impl Endpoint {
             });
         let oldest = accepted.next().copied();
         let count = usize::from(oldest.is_some()) + accepted.count();
-        let replacing = count >= self.config.sessions_per_addr;
+        // At least one: a peer's first session is always admissible.
+        let replacing = count >= self.config.sessions_per_addr.max(1);
         if replacing && first_sn != 0 {
             return None;
         }
@@ -443,7 +465,7 @@ impl Endpoint {
             self.stats.backlog_full += 1;
             return None;
         }
-        if self.live - usize::from(replacing) >= self.config.max_sessions {
+        if self.live.saturating_sub(usize::from(replacing)) >= self.config.max_sessions {
             self.stats.session_limit += 1;
             return None;
         }
@@ -890,6 +912,19 @@ impl Endpoint {
         }
     }
 
+    /// After a panic while handling this endpoint: stops accepting and ends
+    /// every session at once with [`CloseReason::Panic`], sending nothing
+    /// (the state that panicked may be inconsistent), so every waiter and
+    /// event poller hears of it.
+    pub fn abandon_all(&mut self) {
+        self.accepting = false;
+        let ids: Vec<SessionId> = self.routes.values().copied().collect();
+        for id in ids.into_iter().chain(std::mem::take(&mut self.backlog)) {
+            self.end(id, CloseReason::Panic);
+        }
+        self.wake = true;
+    }
+
     /// Stops accepting and closes every session gracefully.
     pub fn close_listener<O: FnMut(SocketAddr, &[u8]) + ?Sized>(&mut self, now: u64, out: &mut O) {
         self.accepting = false;
@@ -919,6 +954,15 @@ impl Endpoint {
         // Whatever a close has left to say goes out now.
         let remote = live.remote;
         live.conn.flush(ms32(now), &mut |d: &[u8]| out(remote, d));
+        self.end(id, reason);
+    }
+
+    /// Ends a live session without sending anything.
+    fn end(&mut self, id: SessionId, reason: CloseReason) {
+        let Some(live) = self.live_mut(id) else {
+            return;
+        };
+        let remote = live.remote;
         let conv = live.conn.conv();
         self.routes.remove(&(remote, conv));
         if let Some(peer) = self.peers.get_mut(&remote) {
@@ -930,7 +974,7 @@ impl Endpoint {
                 self.peers.remove(&remote);
             }
         }
-        self.live -= 1;
+        self.live = self.live.saturating_sub(1);
         self.wake = true;
         let Some(slot) = self.slot_mut(id) else {
             return;

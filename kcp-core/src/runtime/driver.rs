@@ -7,14 +7,15 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::os::fd::AsRawFd;
-use std::sync::{Arc, Mutex};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token, Waker};
 
 use super::clock;
-use super::shared::Shared;
+use super::shared::{Inner, Shared};
 use super::sys::{RecvBatch, SendBatch};
 
 const WAKER: Token = Token(usize::MAX);
@@ -241,15 +242,22 @@ impl Driver {
             let drained = n < super::sys::BATCH;
             let mut inner = shared.lock();
             let rx = &mut self.rx;
-            shared.run_with(&mut inner, &mut self.tx, |ep, now, out| {
-                for i in 0..n {
-                    if let Some((from, datagram)) = rx.get(i) {
-                        ep.handle_datagram(now, from, datagram, out);
+            let tx = &mut self.tx;
+            let handled = catch_unwind(AssertUnwindSafe(|| {
+                shared.run_with(&mut inner, tx, |ep, now, out| {
+                    for i in 0..n {
+                        if let Some((from, datagram)) = rx.get(i) {
+                            ep.handle_datagram(now, from, datagram, out);
+                        }
                     }
-                }
-                ep.flush_input(now, out);
-                ep.handle_timeout(now, out);
-            });
+                    ep.flush_input(now, out);
+                    ep.handle_timeout(now, out);
+                })
+            }));
+            if handled.is_err() {
+                self.contain_panic(&shared, inner);
+                return false;
+            }
             // Wake the application first: it runs on the other core while
             // this thread sends the ACKs.
             shared.release(inner);
@@ -259,6 +267,26 @@ impl Driver {
             }
         }
         true
+    }
+
+    /// After a panic while handling one endpoint: closes its sessions
+    /// ([`CloseReason::Panic`](crate::endpoint::CloseReason::Panic), which
+    /// wakes its waiters and raises CLOSED events) and stops serving its
+    /// socket, so this thread goes on serving every other endpoint.
+    /// Nothing the failed pass emitted is sent.
+    fn contain_panic(&mut self, shared: &Arc<Shared>, mut inner: MutexGuard<'_, Inner>) {
+        self.tx.clear();
+        // If even closing panics, the sessions stay as they are; their
+        // socket is let go all the same.
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            inner.ep.abandon_all();
+            shared.settle(&mut inner);
+        }));
+        shared.release(inner);
+        if let Some(shared) = self.endpoints.remove(&shared.token) {
+            let fd = shared.socket.as_raw_fd();
+            let _ = self.poll.registry().deregister(&mut SourceFd(&fd));
+        }
     }
 
     fn run_timers(&mut self) {
@@ -276,9 +304,14 @@ impl Driver {
                 continue;
             }
             inner.armed = None;
-            shared.run_with(&mut inner, &mut self.tx, |ep, now, out| {
-                ep.handle_timeout(now, out)
-            });
+            let tx = &mut self.tx;
+            let handled = catch_unwind(AssertUnwindSafe(|| {
+                shared.run_with(&mut inner, tx, |ep, now, out| ep.handle_timeout(now, out))
+            }));
+            if handled.is_err() {
+                self.contain_panic(&shared, inner);
+                continue;
+            }
             shared.release(inner);
             self.tx
                 .send(shared.socket.as_raw_fd(), DRIVER_SEND_PATIENCE_MS);

@@ -180,6 +180,11 @@ impl SendBatch {
         self.len == 0
     }
 
+    /// Forgets what the batch holds.
+    pub fn clear(&mut self) {
+        self.len = 0;
+    }
+
     /// Adds a datagram (at most [`SLOT`] bytes; longer ones are cut, which
     /// the connection's MTU check makes impossible).
     pub fn push(&mut self, to: SocketAddr, datagram: &[u8]) {

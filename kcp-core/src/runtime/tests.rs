@@ -327,3 +327,64 @@ fn bad_addresses_and_settings_are_refused() {
         Err(Error::Endpoint(_))
     ));
 }
+
+/// Issue 9: a panic while the I/O thread handles one endpoint closes that
+/// endpoint's sessions with `CloseReason::Panic` (waking a blocked reader
+/// and raising a CLOSED event) and the thread goes on serving the others.
+/// Before, the thread died silently and every session on it hung.
+#[test]
+fn a_panic_on_one_endpoint_closes_its_sessions_and_spares_the_others() {
+    let cfg = config(&[]);
+    let doomed = Listener::bind("127.0.0.1:0", &cfg).unwrap();
+    let healthy = Listener::bind("127.0.0.1:0", &cfg).unwrap();
+    let doomed_client = Session::dial(&doomed.local_addr().to_string(), &cfg).unwrap();
+    let healthy_client = Session::dial(&healthy.local_addr().to_string(), &cfg).unwrap();
+    doomed_client.send(b"hello", WAIT).unwrap();
+    healthy_client.send(b"hello", WAIT).unwrap();
+    let doomed_server = doomed.accept(WAIT).unwrap();
+    let healthy_server = healthy.accept(WAIT).unwrap();
+    assert_eq!(recv_vec(&doomed_server), b"hello");
+    assert_eq!(recv_vec(&healthy_server), b"hello");
+
+    // A reader blocked on the doomed endpoint, woken by the containment.
+    std::thread::scope(|scope| {
+        let blocked = scope.spawn(|| doomed_server.recv(&mut [0u8; 64], WAIT));
+        doomed.shared.lock().ep.panic_on = Some(b"poison".to_vec());
+        let stranger = UdpSocket::bind("127.0.0.1:0").unwrap();
+        stranger.send_to(b"poison", doomed.local_addr()).unwrap();
+        match blocked.join().unwrap() {
+            Err(Error::Session(SessionError::Closed(CloseReason::Panic))) => {}
+            other => panic!("the blocked reader got {other:?}"),
+        }
+    });
+    match doomed.poll_event(WAIT) {
+        Ok(Some(Event::Closed(id, CloseReason::Panic))) => assert_eq!(id, doomed_server.id()),
+        other => panic!("expected a CLOSED event with the panic reason, got {other:?}"),
+    }
+    assert!(matches!(
+        doomed_server.send(b"x", WAIT),
+        Err(Error::Session(SessionError::Closed(CloseReason::Panic)))
+    ));
+
+    // The same I/O thread still serves the other listener.
+    for i in 0..20u32 {
+        let msg = i.to_le_bytes();
+        healthy_client.send(&msg, WAIT).unwrap();
+        assert_eq!(recv_vec(&healthy_server), msg);
+        healthy_server.send(&msg, WAIT).unwrap();
+        assert_eq!(recv_vec(&healthy_client), msg);
+    }
+}
+
+/// `sessions_per_addr` set to 0 through the struct (`Config::set` refuses
+/// it) underflowed the admission arithmetic; it now acts as 1.
+#[test]
+fn sessions_per_addr_zero_admits_like_one() {
+    let mut cfg = config(&[]);
+    cfg.sessions_per_addr = 0;
+    let listener = Listener::bind("127.0.0.1:0", &cfg).unwrap();
+    let client = Session::dial(&listener.local_addr().to_string(), &cfg).unwrap();
+    client.send(b"first", WAIT).unwrap();
+    let server = listener.accept(WAIT).unwrap();
+    assert_eq!(recv_vec(&server), b"first");
+}
