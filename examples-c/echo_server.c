@@ -103,6 +103,14 @@ static void serve(Client *c) {
     if (c->pending_len && !echo(c, c->pending, c->pending_len)) return;
     for (;;) {
         intptr_t n = kcp_session_recv(c->session, buf, sizeof buf, 0);
+        if (n == KCP_ENOBUFS) {
+            /* READABLE is level-triggered: a message left waiting would be
+             * announced again at once. This server's limit is its buffer. */
+            fprintf(stderr, "echo_server: a message over %d bytes (%zd): closing that session\n",
+                    MAX_MESSAGE, kcp_session_peeksize(c->session));
+            kcp_session_close(c->session);
+            return;
+        }
         if (n <= 0) return; /* KCP_EAGAIN: drained; 0 or an error: closing */
         if (!echo(c, buf, (size_t)n)) return; /* wait for WRITABLE */
     }

@@ -128,7 +128,10 @@ typedef struct kcp_event kcp_event;
 
 /*
  `session` has a message to receive: call kcp_session_recv until it
- returns KCP_EAGAIN. Announced once until the session is drained.
+ returns KCP_EAGAIN. Level-triggered: announced again after any
+ kcp_session_recv that leaves a message waiting, including one refused
+ with KCP_ENOBUFS (read it with a buffer of kcp_session_peeksize bytes,
+ or close the session).
  */
 #define KCP_EVENT_READABLE 2
 

@@ -17,7 +17,10 @@ use crate::session::kcp_session;
 /// to release with kcp_session_free (as if from kcp_listener_accept).
 pub const KCP_EVENT_ACCEPTED: c_int = 1;
 /// `session` has a message to receive: call kcp_session_recv until it
-/// returns KCP_EAGAIN. Announced once until the session is drained.
+/// returns KCP_EAGAIN. Level-triggered: announced again after any
+/// kcp_session_recv that leaves a message waiting, including one refused
+/// with KCP_ENOBUFS (read it with a buffer of kcp_session_peeksize bytes,
+/// or close the session).
 pub const KCP_EVENT_READABLE: c_int = 2;
 /// `session` has room to send again after a send returned KCP_EAGAIN.
 pub const KCP_EVENT_WRITABLE: c_int = 3;

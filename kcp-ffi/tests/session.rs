@@ -632,6 +632,12 @@ fn sizes_too_large_and_buffers_too_small() {
         assert_eq!(n, KCP_ENOBUFS as isize);
         assert!(small.iter().all(|&b| b == 0xaa), "nothing written");
         assert_eq!(recv(server, 0, 0), Err(KCP_ENOBUFS as isize));
+        // READABLE is level-triggered: the refused message is announced
+        // again (issue 9: it was announced once, and an event loop stalled).
+        while poll_listener(l, 0).is_some() {}
+        assert_eq!(recv(server, 100, 0), Err(KCP_ENOBUFS as isize));
+        let ev = poll_listener(l, 1000).expect("READABLE again");
+        assert_eq!((ev.r#type, ev.session), (KCP_EVENT_READABLE, server));
         // The message stays: a big enough buffer gets it.
         assert_eq!(recv(server, 8192, 0), Ok(msg));
         kcp_session_free(server);

@@ -138,7 +138,8 @@ pub enum Event {
     /// A session was accepted; the id is now the application's (as if
     /// returned by [`Endpoint::accept`]).
     Accepted(SessionId),
-    /// A message can be received.
+    /// A message can be received (level-triggered: raised again after a
+    /// `recv` that leaves one waiting).
     Readable(SessionId),
     /// The send queue has room again after a send was refused as full.
     Writable(SessionId),
@@ -807,20 +808,21 @@ impl Endpoint {
     ) -> Result<usize, SessionError> {
         let live = self.usable(id)?;
         let result = live.conn.recv(buf);
+        // READABLE is level-triggered: announced again by `settle` below
+        // while a message waits (one of several was read, or one was
+        // refused for a buffer too small), withdrawn once none does.
+        live.readable_announced = false;
         if live.conn.peek_size().is_none() {
-            live.readable_announced = false;
             // A readable event still queued would now be stale.
             if let Some(slot) = self.slot_mut(id) {
                 slot.pending &= !READABLE;
             }
         }
+        // Reading may also reopen a full receive window: the engine then
+        // owes the peer a window update, which `settle` schedules.
+        self.settle(now, id, out);
         match result {
-            Ok(n) => {
-                // Reading may reopen a full receive window: the engine then
-                // owes the peer a window update, which `settle` schedules.
-                self.settle(now, id, out);
-                Ok(n)
-            }
+            Ok(n) => Ok(n),
             Err(ConnError::Arq(crate::arq::ArqError::WouldBlock)) => Err(SessionError::WouldBlock),
             Err(e) => Err(e.into()),
         }

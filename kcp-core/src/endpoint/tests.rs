@@ -498,3 +498,29 @@ fn a_refused_newcomer_does_not_cost_the_old_session() {
     let s = server.accept().unwrap();
     assert_eq!(net.recv(addr(SERVER), s).unwrap(), b"one");
 }
+
+/// Issue 9: READABLE is level-triggered. A recv that leaves a message
+/// waiting, whether it read one of several or refused one for a buffer too
+/// small, raises READABLE again. Before, a refused message was announced
+/// once and never again, and an event-driven application stalled.
+#[test]
+fn readable_is_raised_again_while_a_message_waits() {
+    let cfg = config(&[]);
+    let (mut net, c) = server_and_client(&cfg, &cfg);
+    let (client, server) = (addr(5000), addr(SERVER));
+    net.send(client, c, &[7u8; 100]).unwrap();
+    net.send(client, c, b"second").unwrap();
+    net.run(5);
+    let s = net.ep(server).accept().unwrap();
+    assert_eq!(net.events(server), [Event::Readable(s)]);
+
+    let mut small = [0u8; 10];
+    let refused = net.with(server, |e, now, out| e.recv(now, s, &mut small, out));
+    assert!(matches!(refused, Err(SessionError::Conn(_))), "{refused:?}");
+    assert_eq!(net.events(server), [Event::Readable(s)], "still readable");
+
+    assert_eq!(net.recv(server, s).unwrap(), [7u8; 100]);
+    assert_eq!(net.events(server), [Event::Readable(s)], "one more waits");
+    assert_eq!(net.recv(server, s).unwrap(), b"second");
+    assert_eq!(net.events(server), [], "drained");
+}

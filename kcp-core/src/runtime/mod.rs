@@ -57,7 +57,9 @@ use driver::DriverHandle;
 pub enum Event {
     /// A new session; it is the caller's (as if from `accept`).
     Accepted(Session),
-    /// The session with this id has a message to receive.
+    /// The session with this id has a message to receive. Level-triggered:
+    /// raised again after any `recv` that leaves a message waiting (one of
+    /// several read, or one refused for a buffer too small).
     Readable(SessionId),
     /// The session with this id has room to send again.
     Writable(SessionId),
