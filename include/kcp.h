@@ -1173,11 +1173,14 @@ int kcp_listener_stats(const struct kcp_listener *listener, struct kcp_endpoint_
  `event.userdata` its userdata; events of sessions already freed are
  skipped. Waits for one: `timeout_ms` 0 does not wait, -1 waits
  forever, > 0 waits that many milliseconds. Closed listeners still
- deliver their sessions' KCP_EVENT_CLOSED events.
+ deliver their sessions' KCP_EVENT_CLOSED events; once those are out
+ (at most `linger` after kcp_listener_close), a call, including one
+ already blocked, returns KCP_ECLOSED, so a poller thread can be joined.
 
  Returns 1 when an event was written to `*out` (caller-owned); 0 if none
- came before the timeout (`*out` untouched); KCP_EINVAL for a NULL
- pointer or a bad `timeout_ms`.
+ came before the timeout (`*out` untouched); KCP_ECLOSED once the
+ listener is closed and done; KCP_EINVAL for a NULL pointer or a bad
+ `timeout_ms`.
 
  Thread-safety: safe to call from any thread, concurrently with any
  call on the handle but kcp_listener_free; each event goes to one

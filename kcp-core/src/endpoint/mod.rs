@@ -892,6 +892,9 @@ impl Endpoint {
         let remote = live.remote;
         live.conn.flush(ms32(now), &mut |d: &[u8]| out(remote, d));
         self.settle(now, id, out);
+        // Threads blocked on the session return now, not when the
+        // lingering data is done.
+        self.wake = true;
         Ok(())
     }
 
@@ -925,6 +928,12 @@ impl Endpoint {
             self.end(id, CloseReason::Panic);
         }
         self.wake = true;
+    }
+
+    /// Whether this is a listener that has been closed and whose sessions
+    /// have all finished: no event can come any more.
+    pub fn is_listener_done(&self) -> bool {
+        self.dialed.is_none() && !self.accepting && self.live == 0
     }
 
     /// Stops accepting and closes every session gracefully.

@@ -61,7 +61,10 @@ impl Listener {
     }
 
     /// The next event of this listener or its sessions (see [`Event`]);
-    /// `Ok(None)` when the timeout passes first. The listener's
+    /// `Ok(None)` when the timeout passes first. Once the listener is
+    /// closed, its sessions have finished closing (at most `linger` later;
+    /// their CLOSED events come first) and nothing is pending, `Err`
+    /// (`Closed`) at once, also for a call already blocked. The listener's
     /// [`event_fd`](Self::event_fd) is readable while events are pending.
     pub fn poll_event(&self, timeout: Option<Duration>) -> Result<Option<Event>, Error> {
         poll_event(&self.shared, timeout)
@@ -114,8 +117,14 @@ pub(crate) fn poll_event(
     shared: &Arc<Shared>,
     timeout: Option<Duration>,
 ) -> Result<Option<Event>, Error> {
-    let event = shared.wait_for(timeout, |ep, _, _| {
-        ep.poll_event().ok_or(SessionError::WouldBlock)
+    let event = shared.wait_for(timeout, |ep, _, _| match ep.poll_event() {
+        Some(event) => Ok(event),
+        // Closed, its sessions finished (their CLOSED events delivered
+        // first), nothing pending: a poller blocked forever returns.
+        None if ep.is_listener_done() => Err(SessionError::Closed(
+            crate::endpoint::CloseReason::ListenerClosed,
+        )),
+        None => Err(SessionError::WouldBlock),
     });
     let event = match event {
         Ok(event) => event,

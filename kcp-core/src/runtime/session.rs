@@ -84,9 +84,16 @@ impl Session {
         self.shared.lock().ep.is_writable(self.id)
     }
 
+    /// The endpoint state behind this session (tests watch its waiters).
+    #[cfg(test)]
+    pub(super) fn shared(&self) -> &Shared {
+        &self.shared
+    }
+
     /// Closes gracefully: later calls fail with `Closed`, queued data keeps
     /// going out until acknowledged or `linger` passes. The kcp-go format
-    /// has no close message: the peer learns of it by silence.
+    /// has no close message: the peer learns of it by silence. Threads
+    /// blocked on the session return `Closed` at once.
     pub fn close(&self) -> Result<(), Error> {
         let id = self.id;
         self.shared.run(|ep, now, out| ep.close(now, id, out))?;

@@ -42,7 +42,7 @@ pub(crate) struct Shared {
     pub inner: Mutex<Inner>,
     pub cond: Condvar,
     /// Threads inside a condition-variable wait.
-    waiters: AtomicUsize,
+    pub(super) waiters: AtomicUsize,
     pub socket: UdpSocket,
     /// Created on first request: most endpoints are never polled from
     /// outside, and a client with 10,000 sessions should not pay 10,000

@@ -388,3 +388,57 @@ fn sessions_per_addr_zero_admits_like_one() {
     let server = listener.accept(WAIT).unwrap();
     assert_eq!(recv_vec(&server), b"first");
 }
+
+/// Waits until a thread is blocked on `shared`'s condition variable.
+fn until_blocked(shared: &shared::Shared) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while shared.waiters.load(std::sync::atomic::Ordering::Acquire) == 0 {
+        assert!(Instant::now() < deadline, "nobody blocked");
+        std::thread::yield_now();
+    }
+}
+
+/// Issue 9: `Listener::close` wakes a thread blocked in `poll_event`,
+/// which returns `Closed` (before, one blocked forever could not be joined).
+#[test]
+fn closing_a_listener_wakes_a_blocked_poller() {
+    let listener = Listener::bind("127.0.0.1:0", &config(&[])).unwrap();
+    std::thread::scope(|scope| {
+        // (Bounded, so that without the fix the test fails instead of hanging.)
+        let poller = scope.spawn(|| listener.poll_event(WAIT));
+        until_blocked(&listener.shared);
+        let closed_at = Instant::now();
+        listener.close();
+        match poller.join().unwrap() {
+            Err(Error::Session(SessionError::Closed(CloseReason::ListenerClosed))) => {}
+            other => panic!("the poller got {other:?}"),
+        }
+        assert!(closed_at.elapsed() < Duration::from_secs(1));
+    });
+    assert!(listener.poll_event(Some(Duration::ZERO)).is_err());
+}
+
+/// Issue 9: `Session::close` wakes a thread blocked in `recv` at once,
+/// even while unacknowledged data lingers (before, it waited out `linger`).
+#[test]
+fn closing_a_session_wakes_a_blocked_reader_while_data_lingers() {
+    // A peer that never answers: the sent message lingers unacknowledged.
+    let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let session = Session::dial(&silent.local_addr().unwrap().to_string(), &config(&[])).unwrap();
+    session.send(b"never acknowledged", WAIT).unwrap();
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(|| session.recv(&mut [0u8; 64], WAIT));
+        until_blocked(session.shared());
+        let closed_at = Instant::now();
+        session.close().unwrap();
+        match reader.join().unwrap() {
+            Err(Error::Session(SessionError::Closed(CloseReason::Local))) => {}
+            other => panic!("the reader got {other:?}"),
+        }
+        assert!(
+            closed_at.elapsed() < Duration::from_secs(1),
+            "woken after {:?} (linger is 5 s)",
+            closed_at.elapsed()
+        );
+    });
+}
