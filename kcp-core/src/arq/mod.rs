@@ -12,6 +12,14 @@
 //! - Messages that the peer could never reassemble are refused at `send`.
 //! - Stream-mode `recv` fills the caller's buffer and may split a segment.
 //! - [`Recovery::Improved`] (the default) detects losses sooner; see there.
+//!
+//! In the improved recovery only, and visible on the wire as fewer or
+//! extra segments of the usual kinds: a repeat of data already delivered
+//! is answered by the `una` of the next segment sent, or after
+//! [`REPEAT_ACK_DELAY`] by an ACK; after a pause the flush ticks restart,
+//! so the first ACK waits up to one interval for a reply to carry it; and
+//! budgeted redundancy ([`Arq::set_redundancy`], off by default) adds
+//! copies of recent segments to datagrams with room.
 
 mod congestion;
 mod error;
