@@ -31,3 +31,21 @@ build_peers() {
     cargo build --release -q -p kcp-bench --bin sessions
     OURS=target/release/sessions
 }
+
+# start_echo_server FIFO LOG [flags]: starts our echo server
+# (`sessions --case echo-server`) in the background, logging to LOG; it
+# runs until stop_echo_server closes its standard input, which this shell
+# holds open on descriptor 9 (give commands started meanwhile `9>&-`, or
+# they hold it open too). `$!` is the server's process id afterwards.
+start_echo_server() {
+    local fifo="$1" log="$2"
+    shift 2
+    mkfifo "$fifo" 2>/dev/null || true
+    "$OURS" --case echo-server "$@" <"$fifo" >"$log" &
+    exec 9>"$fifo"
+}
+
+# stop_echo_server: ends the server start_echo_server started.
+stop_echo_server() {
+    exec 9>&-
+}

@@ -40,9 +40,7 @@ run() { # label impl
         "$GO" serve --listen 127.0.0.1:0 --app echo --sessions 1000000 --mode fast3 --sockbuf 0 \
             --timeout 600s >"$tmp/server.log" &
     else
-        mkfifo "$tmp/stdin" 2>/dev/null || true
-        "$OURS" --case echo-server --set sockbuf=0 <"$tmp/stdin" >"$tmp/server.log" &
-        exec 9>"$tmp/stdin"
+        start_echo_server "$tmp/stdin" "$tmp/server.log" --set sockbuf=0
     fi
     server=$!
     addr="$(listen_addr "$tmp/server.log")"
@@ -52,7 +50,7 @@ run() { # label impl
     if [ "$impl" = kcp-go ]; then
         kill "$server"
     else
-        exec 9>&- # the echo server stops at the end of its input
+        stop_echo_server
     fi
     wait "$server" 2>/dev/null || true
     label_json "$label" "$impl" <"$tmp/result.json" >>"$OUT"

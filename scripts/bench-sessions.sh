@@ -60,14 +60,12 @@ for round in $(seq "$ROUNDS"); do
         sed 's/^{/{"label":"echo 2 processes","impl":"kcp-go",/' >>"$OUT"
     wait
     say "echo across processes: kcp-rs (round $round)"
-    mkfifo build/echo2p-stdin 2>/dev/null || true
-    "$OURS" --case echo-server <build/echo2p-stdin >build/echo2p-rs.log &
+    start_echo_server build/echo2p-stdin build/echo2p-rs.log
     server=$!
-    exec 9>build/echo2p-stdin
     addr="$(listen_addr build/echo2p-rs.log)"
     "$OURS" --case echo --remote "$addr" --messages 20000 --size 64 |
         sed 's/^{/{"label":"echo 2 processes",/' >>"$OUT"
-    exec 9>&-
+    stop_echo_server
     wait "$server"
 done
 run "many" --case many --sessions 1000 --seconds 5 --size 64

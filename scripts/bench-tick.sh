@@ -52,9 +52,7 @@ run() { # label impl seed shape [flags]: one run through a fresh proxy
         "$GO" serve --listen 127.0.0.1:0 --app echo --messages "$MESSAGES" --linger 200ms \
             --timeout 120s "$@" >"$tmp/server.log" &
     else
-        mkfifo "$tmp/stdin" 2>/dev/null || true
-        "$OURS" --case echo-server "$@" <"$tmp/stdin" >"$tmp/server.log" &
-        exec 9>"$tmp/stdin"
+        start_echo_server "$tmp/stdin" "$tmp/server.log" "$@"
     fi
     server=$!
     addr="$(listen_addr "$tmp/server.log")"
@@ -68,7 +66,7 @@ run() { # label impl seed shape [flags]: one run through a fresh proxy
     else
         "$OURS" --case echo --remote "$addr" --messages "$MESSAGES" --size 64 --period-ms 20 \
             "${pipelined[@]}" "$@" >"$tmp/result.json" 9>&-
-        exec 9>&- # the echo server stops at the end of its input
+        stop_echo_server
     fi
     wait "$server"
     label_json "$label" "$impl" <"$tmp/result.json" >>"$OUT"

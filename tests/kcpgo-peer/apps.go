@@ -367,9 +367,7 @@ func runEcho(sess *kcp.UDPSession, messages, size int, period time.Duration, rng
 	})
 	start := time.Now()
 	for i := 0; i < messages; i++ {
-		if wait := time.Until(start.Add(time.Duration(i) * period)); wait > 0 {
-			time.Sleep(wait)
-		}
+		awaitTick(start, i, period)
 		rng.Read(msg)
 		t0 := time.Now()
 		if err := echoOnce(sess, msg, back); err != nil {
@@ -414,9 +412,7 @@ func runPipelinedEcho(sess *kcp.UDPSession, messages, size int, period time.Dura
 		done <- nil
 	}()
 	for i := 0; i < messages; i++ {
-		if wait := time.Until(start.Add(time.Duration(i) * period)); wait > 0 {
-			time.Sleep(wait)
-		}
+		awaitTick(start, i, period)
 		atomic.StoreInt64(&sent[i], time.Since(start).Nanoseconds())
 		if _, err := sess.Write(tickPattern(i, size)); err != nil {
 			failf("write message %d: %v", i, err)
@@ -426,6 +422,13 @@ func runPipelinedEcho(sess *kcp.UDPSession, messages, size int, period time.Dura
 		failf("pipelined echo: %v", err)
 	}
 	return rtts, time.Since(start).Seconds()
+}
+
+// awaitTick sleeps until message i is due: i x period after start.
+func awaitTick(start time.Time, i int, period time.Duration) {
+	if wait := time.Until(start.Add(time.Duration(i) * period)); wait > 0 {
+		time.Sleep(wait)
+	}
 }
 
 // tickPattern is message i of a pipelined echo: i, then bytes i + k.

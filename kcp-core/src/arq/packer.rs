@@ -34,10 +34,7 @@ impl<'a> Packer<'a> {
         if self.len + need > self.buf.len() && self.len > self.reserved {
             self.emit(out);
         }
-        header.encode(&mut self.buf[self.len..]);
-        self.len += HEADER_LEN;
-        self.buf[self.len..self.len + data.len()].copy_from_slice(data);
-        self.len += data.len();
+        self.put(header, data);
         self.packed += need;
     }
 
@@ -56,11 +53,17 @@ impl<'a> Packer<'a> {
         if HEADER_LEN + data.len() > self.room() {
             return false;
         }
+        self.put(header, data);
+        true
+    }
+
+    /// Writes a segment at the end of the datagram being packed.
+    #[inline]
+    fn put(&mut self, header: &SegmentHeader, data: &[u8]) {
         header.encode(&mut self.buf[self.len..]);
         self.len += HEADER_LEN;
         self.buf[self.len..self.len + data.len()].copy_from_slice(data);
         self.len += data.len();
-        true
     }
 
     /// Emits what is buffered, if anything.

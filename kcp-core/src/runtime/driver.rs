@@ -6,6 +6,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
+use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -17,6 +18,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use super::clock;
 use super::shared::{Inner, Shared};
 use super::sys::{RecvBatch, SendBatch};
+use crate::endpoint::Endpoint;
 
 const WAKER: Token = Token(usize::MAX);
 
@@ -215,12 +217,7 @@ impl Driver {
                     }
                 }
                 Command::Arm(token, at) => self.timers.push(Reverse((at, token))),
-                Command::Retire(token) => {
-                    if let Some(shared) = self.endpoints.remove(&token) {
-                        let fd = shared.socket.as_raw_fd();
-                        let _ = self.poll.registry().deregister(&mut SourceFd(&fd));
-                    }
-                }
+                Command::Retire(token) => self.stop_serving(token),
             }
         }
         self.spare_commands = commands;
@@ -244,19 +241,16 @@ impl Driver {
             let drained = n < super::sys::BATCH;
             let mut inner = shared.lock();
             let rx = &mut self.rx;
-            let tx = &mut self.tx;
-            let handled = catch_unwind(AssertUnwindSafe(|| {
-                shared.run_with(&mut inner, tx, |ep, now, out| {
-                    for i in 0..n {
-                        if let Some((from, datagram)) = rx.get(i) {
-                            ep.handle_datagram(now, from, datagram, out);
-                        }
+            let handled = run_caught(&shared, &mut inner, &mut self.tx, |ep, now, out| {
+                for i in 0..n {
+                    if let Some((from, datagram)) = rx.get(i) {
+                        ep.handle_datagram(now, from, datagram, out);
                     }
-                    ep.flush_input(now, out);
-                    ep.handle_timeout(now, out);
-                })
-            }));
-            if handled.is_err() {
+                }
+                ep.flush_input(now, out);
+                ep.handle_timeout(now, out);
+            });
+            if !handled {
                 self.contain_panic(&shared, inner);
                 return false;
             }
@@ -285,7 +279,12 @@ impl Driver {
             shared.settle(&mut inner);
         }));
         shared.release(inner);
-        if let Some(shared) = self.endpoints.remove(&shared.token) {
+        self.stop_serving(shared.token);
+    }
+
+    /// Forgets an endpoint and deregisters its socket.
+    fn stop_serving(&mut self, token: usize) {
+        if let Some(shared) = self.endpoints.remove(&token) {
             let fd = shared.socket.as_raw_fd();
             let _ = self.poll.registry().deregister(&mut SourceFd(&fd));
         }
@@ -306,11 +305,10 @@ impl Driver {
                 continue;
             }
             inner.armed = None;
-            let tx = &mut self.tx;
-            let handled = catch_unwind(AssertUnwindSafe(|| {
-                shared.run_with(&mut inner, tx, |ep, now, out| ep.handle_timeout(now, out))
-            }));
-            if handled.is_err() {
+            let handled = run_caught(&shared, &mut inner, &mut self.tx, |ep, now, out| {
+                ep.handle_timeout(now, out)
+            });
+            if !handled {
                 self.contain_panic(&shared, inner);
                 continue;
             }
@@ -319,6 +317,17 @@ impl Driver {
                 .send(shared.socket.as_raw_fd(), DRIVER_SEND_PATIENCE_MS);
         }
     }
+}
+
+/// [`Shared::run_with`] with a panic caught: false if `f` panicked, and
+/// the endpoint must then be contained.
+fn run_caught(
+    shared: &Shared,
+    inner: &mut Inner,
+    tx: &mut SendBatch,
+    f: impl FnOnce(&mut Endpoint, u64, &mut dyn FnMut(SocketAddr, &[u8])),
+) -> bool {
+    catch_unwind(AssertUnwindSafe(|| shared.run_with(inner, tx, f))).is_ok()
 }
 
 /// Judges whether busy-polling pays, from the gaps between bursts of
