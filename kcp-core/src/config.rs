@@ -91,6 +91,18 @@ pub const SOCKBUF_DEFAULT: usize = 4 << 20;
 /// costs nothing while no segment is retransmitted.
 pub const REDUNDANCY_DEFAULT: u32 = 50;
 
+/// Default keepalive of sessions, in seconds of silence before a window
+/// probe: kcptun's figure, well inside the 30 s after which many NATs
+/// forget a UDP mapping. One probe and one answer per quiet session per
+/// period; a busy session sends none.
+pub const KEEPALIVE_DEFAULT: u32 = 10;
+
+/// Default idle timeout of sessions, in seconds: six keepalive periods, so
+/// a live peer (ours or kcp-go, which answers the probe) is never dropped,
+/// while one that vanished, or a stranger that sent a single datagram,
+/// releases its session within a minute.
+pub const IDLE_TIMEOUT_DEFAULT: u32 = 60;
+
 /// Every key [`Config::set`] knows.
 pub const KEYS: &str = "mode, nodelay, interval, resend, nc, minrto, mtu, sndwnd, rcvwnd, stream, \
 acknodelay, recovery, redundancy, datashard, parityshard, crypt, key, psk, conv, dscp, sockbuf, keepalive, \
@@ -143,10 +155,13 @@ pub struct Config {
     pub sockbuf: usize,
     /// Seconds of silence from the peer after which a session asks for its
     /// window (a WASK segment; every KCP peer, kcp-go included, answers
-    /// with WINS), so a quiet but live peer does not hit `idle_timeout`.
-    /// 0 (the default) = off, and idle sessions send nothing at all.
+    /// with WINS), so a quiet but live peer does not hit `idle_timeout`,
+    /// and NAT mappings stay open. 0 = off: idle sessions send nothing.
+    /// Default [`KEEPALIVE_DEFAULT`].
     pub keepalive: u32,
-    /// Close a session silent for this many seconds (0 = never).
+    /// Close a session silent for this many seconds (0 = never). Default
+    /// [`IDLE_TIMEOUT_DEFAULT`]: a peer that vanished (or a stranger that
+    /// sent one datagram) stops holding a session.
     pub idle_timeout: u32,
     /// Most sessions one listener holds.
     pub max_sessions: usize,
@@ -192,8 +207,8 @@ impl Default for Config {
             conv: None,
             dscp: 0,
             sockbuf: SOCKBUF_DEFAULT,
-            keepalive: 0,
-            idle_timeout: 0,
+            keepalive: KEEPALIVE_DEFAULT,
+            idle_timeout: IDLE_TIMEOUT_DEFAULT,
             max_sessions: 4096,
             sessions_per_addr: 1,
             backlog: 128,

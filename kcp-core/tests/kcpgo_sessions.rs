@@ -187,14 +187,7 @@ fn our_sink_client(s: &Session, n: u64) {
     // kcp-go's listener starts with a 32-segment window that it enlarges
     // only after accept (tests/kcpgo-peer/README.md): wait for its first ACK.
     await_first_datagram(s);
-    let mut buf = [0u8; 1300];
-    let mut sent = 0;
-    while sent < n {
-        let len = (n - sent).min(1300) as usize;
-        pattern(sent, &mut buf[..len]);
-        s.send(&buf[..len], WAIT).unwrap();
-        sent += len as u64;
-    }
+    send_pattern(s, n);
     assert_eq!(recv_vec(s), n.to_le_bytes());
 }
 
@@ -350,14 +343,16 @@ fn our_listener_connects_to_kcpgo_listener() {
 // ----- through the impairment proxy -----------------------------------------
 
 fn proxy(upstream: &str, seed: &str) -> (Proc, String) {
+    impaired_proxy(upstream, seed, &["--loss", "0.1", "--reorder", "0.05"])
+}
+
+/// The impairment proxy in front of `upstream`, with 2 ms +- 1 ms of delay
+/// and `impairments`.
+fn impaired_proxy(upstream: &str, seed: &str, impairments: &[&str]) -> (Proc, String) {
     let mut cmd = Command::new(tool("impair"));
     cmd.args([
         "--upstream",
         upstream,
-        "--loss",
-        "0.1",
-        "--reorder",
-        "0.05",
         "--delay",
         "2ms",
         "--jitter",
@@ -366,7 +361,8 @@ fn proxy(upstream: &str, seed: &str) -> (Proc, String) {
         seed,
         "--timeout",
         "90s",
-    ]);
+    ])
+    .args(impairments);
     let mut p = Proc::spawn(&mut cmd);
     let addr = p.listening_addr();
     (p, addr)
@@ -557,4 +553,128 @@ fn redundancy_interoperates_with_kcpgo_both_ways() {
     assert_eq!(field_num(&done, "messages"), Some(200.0), "{done}");
     let copies = ours.stats().unwrap().redundant_segments;
     assert!(copies > 0, "our server sent no copies through 10% loss");
+}
+
+// ----- keepalive against kcp-go -----------------------------------------------
+
+/// Our keepalive every second, our idle timeout 3 s, and quiet gaps of 5 s:
+/// sessions survive only because kcp-go answers the probe (a WASK, which
+/// every KCP peer answers with WINS).
+fn quiet_config() -> Config {
+    let mut cfg = config("null", false);
+    cfg.set("keepalive", "1").unwrap();
+    cfg.set("idle_timeout", "3").unwrap();
+    cfg
+}
+
+const QUIET: Duration = Duration::from_secs(5);
+
+#[test]
+fn kcpgo_answers_our_keepalive_in_both_directions() {
+    // We dial and fall quiet.
+    let (go, addr) = go_server("echo", "null", false, &["--messages", "2"]);
+    let s = Session::dial(&addr, &quiet_config()).unwrap();
+    our_echo_client(&s, 1);
+    // The quiet gap is the scenario itself, not a wait for something.
+    std::thread::sleep(QUIET);
+    let st = s.stats().unwrap();
+    assert!(st.in_packets >= 3, "kcp-go answered no probe: {st:?}");
+    our_echo_client(&s, 1);
+    go.finish();
+
+    // kcp-go dials and falls quiet between its two messages.
+    let listener = Listener::bind("127.0.0.1:0", &quiet_config()).unwrap();
+    let addr = listener.local_addr().to_string();
+    let period = format!("{}ms", QUIET.as_millis());
+    let mut go = go_client(
+        "echo",
+        &addr,
+        "null",
+        false,
+        &["--messages", "2", "--period", &period],
+    );
+    let server = serve_until_exit(&listener, &mut go, "echo");
+    let done = go.finish();
+    assert_eq!(field_num(&done, "messages"), Some(2.0), "{done}");
+    assert!(server.stats().unwrap().in_packets >= 5, "no probe answered");
+    assert_eq!(
+        listener.stats().accepted,
+        1,
+        "the session was never replaced"
+    );
+}
+
+// ----- a hostile path, ours at both ends -------------------------------------
+
+/// Echo and bulk in both directions between our own sessions, through 30%
+/// loss, 5% duplication, 5% reordering and one byte flipped in 5% of the
+/// datagrams each way, with `crypt=none`: its crc32 drops what the flips
+/// damaged, and everything arrives intact.
+#[test]
+fn crc32_keeps_echo_and_bulk_intact_through_loss_duplication_and_corruption() {
+    let mut cfg = config("none", false);
+    cfg.set("idle_timeout", "0").unwrap();
+    let listener = Listener::bind("127.0.0.1:0", &cfg).unwrap();
+    let (proxy, via) = impaired_proxy(
+        &listener.local_addr().to_string(),
+        "30",
+        &[
+            "--loss",
+            "0.3",
+            "--dup",
+            "0.05",
+            "--reorder",
+            "0.05",
+            "--corrupt",
+            "0.05",
+        ],
+    );
+    let client = Session::dial(&via, &cfg).unwrap();
+    let bulk: u64 = 1 << 20;
+    std::thread::scope(|scope| {
+        let server = scope.spawn(|| {
+            let s = listener.accept(WAIT).unwrap();
+            // Echo 100 messages, then send the bulk back.
+            for _ in 0..100 {
+                let m = recv_vec(&s);
+                s.send(&m, WAIT).unwrap();
+            }
+            send_pattern(&s, bulk);
+            // And take the client's bulk.
+            recv_pattern(&s, bulk, "client -> server");
+        });
+        our_echo_client(&client, 100);
+        recv_pattern(&client, bulk, "server -> client");
+        send_pattern(&client, bulk);
+        server.join().unwrap();
+        // The flips were there, and the checksum caught them.
+        let caught = listener.stats().crypt_errors;
+        assert!(caught > 0, "no corrupted datagram was caught");
+        eprintln!("crc32 dropped {caught} corrupted datagrams at the listener");
+    });
+    drop(proxy);
+}
+
+/// Sends `n` bytes of the pattern in 1300-byte messages.
+fn send_pattern(s: &Session, n: u64) {
+    let mut buf = [0u8; 1300];
+    let mut sent = 0;
+    while sent < n {
+        let len = (n - sent).min(1300) as usize;
+        pattern(sent, &mut buf[..len]);
+        s.send(&buf[..len], WAIT).unwrap();
+        sent += len as u64;
+    }
+}
+
+/// Receives `n` bytes and checks them against the pattern.
+fn recv_pattern(s: &Session, n: u64, direction: &str) {
+    let mut got = 0;
+    while got < n {
+        let m = recv_vec(s);
+        let mut want = vec![0u8; m.len()];
+        pattern(got, &mut want);
+        assert_eq!(m, want, "{direction} bulk differs near offset {got}");
+        got += m.len() as u64;
+    }
 }

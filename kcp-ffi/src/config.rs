@@ -79,8 +79,13 @@ pub unsafe extern "C" fn kcp_config_free(config: *mut kcp_config) {
 /// sndwnd, rcvwnd (1..65535), stream (0/1), acknodelay (0/1), recovery
 /// (classic|improved), datashard, parityshard (0..255; 0 turns FEC off),
 /// crypt (null|none|salsa20|aes|aes-128|aes-192|secure), key (passphrase),
-/// psk, conv, dscp (0..63), sockbuf (bytes; 0 = the system's), keepalive (s), idle_timeout
-/// (s), max_sessions.
+/// psk, conv, dscp (0..63), sockbuf (bytes; 0 = the system's), keepalive
+/// (s of silence before a probe; default 10, 0 = off), idle_timeout (s of
+/// silence before a session closes; default 60, 0 = never), max_sessions.
+///
+/// `crypt=null` (the default, as in kcp-go) has no integrity check: a
+/// datagram corrupted in transit is delivered corrupted when UDP's checksum
+/// misses it. Across a network use `none` (crc32), a cipher, or `secure`.
 ///
 /// Both strings are only read during the call.
 ///

@@ -25,7 +25,7 @@ pub use stats::ConnStats;
 use crate::arq::Arq;
 use crate::config::{Config, CryptName};
 use crate::crypt::{kcptun_key, CipherKind, KcpGoCipher, PacketCrypt, KEY_LEN};
-use crate::fec::{self, Decoder, Encoder};
+use crate::fec::{self, Decoder, Encoder, AUTOTUNE_MAX_TOTAL};
 
 /// A KCP connection to one peer, kcp-go compatible.
 #[derive(Debug)]
@@ -179,6 +179,7 @@ impl Conn {
                 let (ds, ps) = self.fec_shards;
                 let mut decoder = Decoder::new(ds, ps)?;
                 decoder.set_autotune(true);
+                decoder.set_autotune_limit(AUTOTUNE_MAX_TOTAL.max(ds + ps));
                 self.fec_in = Some(Box::new(decoder));
             }
             let Some(fec_in) = self.fec_in.as_deref_mut() else {

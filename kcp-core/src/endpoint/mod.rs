@@ -29,7 +29,7 @@
 
 mod route;
 
-pub use route::{route, Route};
+pub use route::{admissible, route, Refusal, Route};
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
@@ -154,13 +154,16 @@ pub struct EndpointStats {
     pub datagrams_in: u64,
     /// Refused by the packet protection (bad checksum or too short).
     pub crypt_errors: u64,
-    /// Opened, but too short to name a conversation.
+    /// Opened, but too short to name a conversation, or, for a conversation
+    /// no session has, not well-formed KCP (see [`admissible`]): nothing is
+    /// created for it.
     pub malformed: u64,
     /// From an address other than a dialed session's remote.
     pub foreign_source: u64,
     /// For no session, and not allowed to open one (wrong conv on a dialed
     /// session; a listener closed or not accepting; a parity packet from an
-    /// unknown address; a mid-stream segment from a full address).
+    /// unknown address; no data a new session would take; a mid-stream
+    /// segment from a full address).
     pub unroutable: u64,
     /// A new session refused because the accept backlog was full.
     pub backlog_full: u64,
@@ -406,7 +409,15 @@ impl Endpoint {
             Route::Parity => self.peers.get(&from).and_then(|p| p.last_data),
             Route::Conv { conv, first_sn } => match self.routes.get(&(from, conv)) {
                 Some(&id) => Some(id),
-                None => self.admit(now, from, conv, first_sn, out),
+                None if !self.accepting => None,
+                None => match admissible(payload, self.receive_window(), self.config.stream) {
+                    Ok(()) => self.admit(now, from, conv, first_sn, out),
+                    Err(Refusal::Malformed) => {
+                        self.stats.malformed += 1;
+                        return;
+                    }
+                    Err(Refusal::Inert) => None,
+                },
             },
         };
         let Some(id) = target else {
@@ -430,7 +441,16 @@ impl Endpoint {
         }
     }
 
-    /// A new session for an unknown (address, conv), if the rules allow.
+    /// The receive window a new session starts with, in segments.
+    fn receive_window(&self) -> u32 {
+        match self.config.rcvwnd {
+            0 => u32::from(crate::arq::RCV_WND_DEFAULT),
+            n => n.min(u32::from(u16::MAX)),
+        }
+    }
+
+    /// A new session for an unknown (address, conv) of an accepting
+    /// endpoint, if the rules allow.
     fn admit<O: FnMut(SocketAddr, &[u8]) + ?Sized>(
         &mut self,
         now: u64,
@@ -439,9 +459,6 @@ impl Endpoint {
         first_sn: u32,
         out: &mut O,
     ) -> Option<SessionId> {
-        if !self.accepting {
-            return None;
-        }
         // The sessions this listener accepted from `from`, oldest first
         // (counted without collecting: floods of new convs come here).
         let mut accepted = self

@@ -156,8 +156,8 @@ fn dial_accept_echo() {
 }
 
 #[test]
-fn idle_sessions_have_no_timer() {
-    let cfg = config(&[]);
+fn idle_sessions_have_no_timer_without_keepalive_or_idle_timeout() {
+    let cfg = config(&[("keepalive", "0"), ("idle_timeout", "0")]);
     let (mut net, c) = server_and_client(&cfg, &cfg);
     net.send(addr(5000), c, b"x").unwrap();
     net.run(200);
@@ -356,7 +356,10 @@ fn graceful_close_delivers_queued_data() {
 
 #[test]
 fn dead_link_and_idle_timeout_close() {
-    let (mut net, c) = server_and_client(&config(&[("idle_timeout", "2")]), &config(&[]));
+    let (mut net, c) = server_and_client(
+        &config(&[("idle_timeout", "2")]),
+        &config(&[("idle_timeout", "0")]),
+    );
     net.send(addr(5000), c, b"x").unwrap();
     net.run(20);
     let s = net.ep(addr(SERVER)).accept().unwrap();
@@ -523,4 +526,94 @@ fn readable_is_raised_again_while_a_message_waits() {
     assert_eq!(net.events(server), [Event::Readable(s)], "one more waits");
     assert_eq!(net.recv(server, s).unwrap(), b"second");
     assert_eq!(net.events(server), [], "drained");
+}
+
+/// A KCP segment header of `cmd` whose length field says `len`, followed by
+/// `body` bytes.
+fn raw_segment(conv: u32, cmd: u8, sn: u32, len: u32, body: usize) -> Vec<u8> {
+    let mut d = vec![0u8; 24 + body];
+    d[..4].copy_from_slice(&conv.to_le_bytes());
+    d[4] = cmd;
+    d[12..16].copy_from_slice(&sn.to_le_bytes());
+    d[20..24].copy_from_slice(&len.to_le_bytes());
+    d
+}
+
+#[test]
+fn a_flood_of_malformed_datagrams_creates_no_session() {
+    // The measurement that found it: 1,000 source ports, each sending a
+    // PUSH whose length field (1000) exceeds its 10-byte payload, were
+    // admitted up to the backlog's size (128).
+    let mut e = Endpoint::listener(&config(&[])).unwrap();
+    for port in 0..1_000u16 {
+        let mut d = raw_segment(u32::from(port) + 1, 81, 0, 1_000, 10);
+        e.handle_datagram(1, addr(10_000 + port), &mut d, &mut |_, _| {
+            panic!("replied to a malformed datagram")
+        });
+    }
+    assert_eq!(e.live_sessions(), 0);
+    assert_eq!(e.stats().malformed, 1_000);
+    assert_eq!(e.stats().accepted, 0);
+    // Well-formed but inert (an ACK, a window probe, data far past the
+    // window) opens nothing either, and is not called malformed.
+    for (i, mut d) in [
+        raw_segment(7, 82, 0, 0, 0),
+        raw_segment(7, 83, 0, 0, 0),
+        raw_segment(7, 81, 1 << 20, 4, 4),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        e.handle_datagram(1, addr(20_000 + i as u16), &mut d, &mut |_, _| {
+            panic!("replied to an inert datagram")
+        });
+    }
+    assert_eq!(e.live_sessions(), 0);
+    assert_eq!(e.stats().unroutable, 3);
+    assert_eq!(e.stats().malformed, 1_000);
+    // The first datagram of a real client still opens one.
+    let mut d = raw_segment(7, 81, 0, 4, 4);
+    e.handle_datagram(1, addr(20_000), &mut d, &mut |_, _| {});
+    assert_eq!(e.live_sessions(), 1);
+}
+
+#[test]
+fn strangers_sessions_expire_with_the_default_idle_timeout() {
+    let mut net = Net::new();
+    net.add(
+        addr(SERVER),
+        Endpoint::listener(&Config::default()).unwrap(),
+    );
+    // 100 well-formed first datagrams from 100 ports, never followed up.
+    for port in 0..100u16 {
+        let d = raw_segment(u32::from(port) + 1, 81, 0, 4, 4);
+        net.wire.push((addr(30_000 + port), addr(SERVER), d));
+    }
+    net.run(10);
+    assert_eq!(net.ep(addr(SERVER)).live_sessions(), 100);
+    let accepted: Vec<_> = std::iter::from_fn(|| net.ep(addr(SERVER)).accept())
+        .take(50)
+        .collect();
+    assert_eq!(accepted.len(), 50);
+    net.run(u64::from(crate::config::IDLE_TIMEOUT_DEFAULT) * 1000 + 100);
+    let server = net.ep(addr(SERVER));
+    assert_eq!(server.live_sessions(), 0, "accepted or not, silent ones go");
+    assert!(accepted.iter().all(|&id| matches!(
+        server.status(id),
+        Err(SessionError::Closed(CloseReason::IdleTimeout))
+    )));
+}
+
+#[test]
+fn default_keepalive_keeps_a_quiet_pair_alive_past_the_idle_timeout() {
+    let cfg = Config::default();
+    let (mut net, c) = server_and_client(&cfg, &cfg);
+    net.send(addr(5000), c, b"x").unwrap();
+    net.run(50);
+    let s = net.ep(addr(SERVER)).accept().unwrap();
+    assert_eq!(net.recv(addr(SERVER), s).unwrap(), b"x");
+    net.run(3 * u64::from(crate::config::IDLE_TIMEOUT_DEFAULT) * 1000);
+    net.send(addr(5000), c, b"still here").unwrap();
+    net.run(50);
+    assert_eq!(net.recv(addr(SERVER), s).unwrap(), b"still here");
 }

@@ -31,6 +31,9 @@ pub struct DecoderStats {
     pub short_groups: u64,
     /// Times the shard counts were changed to match the peer.
     pub retunes: u64,
+    /// Times the peer's shard counts were detected but refused, being over
+    /// the limit [`Decoder::set_autotune_limit`] set.
+    pub retunes_refused: u64,
 }
 
 /// What a [`Decoder`] holds right now.
@@ -76,6 +79,8 @@ pub struct Decoder {
     pool: Pool,
     tune: AutoTune,
     autotune: bool,
+    /// Most data + parity shards autotuning may switch to.
+    autotune_limit: usize,
     /// Shards stored so far: the clock of the least-recently-used choice.
     touches: u64,
     stats: DecoderStats,
@@ -95,6 +100,7 @@ impl Decoder {
             pool: Pool::new(GROUP_SLOTS * total),
             tune: AutoTune::new(),
             autotune: true,
+            autotune_limit: MAX_TOTAL_SHARDS,
             touches: 0,
             stats: DecoderStats::default(),
         })
@@ -115,6 +121,13 @@ impl Decoder {
     /// are still handed back if they are data, but never used for recovery.
     pub fn set_autotune(&mut self, on: bool) {
         self.autotune = on;
+    }
+
+    /// Caps the shard counts autotuning may switch to at `total` (data +
+    /// parity; at least the current counts), bounding what a peer can make
+    /// this decoder hold. Unlimited (256) by default.
+    pub fn set_autotune_limit(&mut self, total: usize) {
+        self.autotune_limit = total.max(self.data_shards + self.parity_shards);
     }
 
     /// Counters since creation.
@@ -216,6 +229,10 @@ impl Decoder {
             return;
         };
         if (data, parity) == (self.data_shards, self.parity_shards) {
+            return;
+        }
+        if data + parity > self.autotune_limit {
+            self.stats.retunes_refused += 1;
             return;
         }
         let Ok(codec) = codec(data, parity) else {

@@ -59,6 +59,13 @@ pub const MAX_SHARD_LEN: usize = MAX_PACKET_LEN - HEADER_LEN;
 /// klauspost/reedsolomon, stop at 256.
 pub const MAX_TOTAL_SHARDS: usize = 256;
 
+/// Most shards (data + parity) a decoder follows a peer to when the
+/// session's own counts are smaller: kcptun's presets stay far below it
+/// (10/3 at most), and it bounds what any input can make a session hold to
+/// [`GROUP_SLOTS`] x 32 shard buffers (144 KB) plus the codec's cached
+/// inverses (at most 254 of 31 x 31 bytes, 244 KB).
+pub const AUTOTUNE_MAX_TOTAL: usize = 32;
+
 /// A group still incomplete this many milliseconds after its first shard
 /// arrived is dropped (kcp-go's `fecExpire`).
 pub const GROUP_EXPIRE_MS: u32 = 60_000;

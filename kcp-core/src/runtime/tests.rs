@@ -233,29 +233,44 @@ fn many_sessions_share_one_io_thread() {
 }
 
 #[test]
-fn idle_sessions_have_no_timers() {
-    let cfg = config(&[]);
-    let listener = Listener::bind("127.0.0.1:0", &cfg).unwrap();
-    let client = Session::dial(&listener.local_addr().to_string(), &cfg).unwrap();
+fn idle_sessions_have_no_timers_without_keepalive() {
+    idle_sessions_sleep_until(&config(&[("keepalive", "0"), ("idle_timeout", "0")]), None);
+}
+
+#[test]
+fn idle_sessions_wake_only_for_keepalive_by_default() {
+    let keepalive_ms = u64::from(crate::config::KEEPALIVE_DEFAULT) * 1000;
+    // Idle sessions give their buffers back a second after their last
+    // exchange; from then on only the keepalive is due.
+    idle_sessions_sleep_until(&config(&[]), Some(keepalive_ms / 2));
+}
+
+/// Exchanges a message each way, then waits until neither endpoint has a
+/// deadline sooner than `at_least` ms away (`None`: no deadline at all).
+fn idle_sessions_sleep_until(cfg: &Config, at_least: Option<u64>) {
+    let listener = Listener::bind("127.0.0.1:0", cfg).unwrap();
+    let client = Session::dial(&listener.local_addr().to_string(), cfg).unwrap();
     client.send(b"x", WAIT).unwrap();
     let server = listener.accept(WAIT).unwrap();
     assert_eq!(recv_vec(&server), b"x");
     server.send(b"y", WAIT).unwrap();
     assert_eq!(recv_vec(&client), b"y");
-    // Once every ACK has crossed, neither endpoint has a deadline.
+    // Once every ACK has crossed, no deadline is near.
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let idle = listener.shared.lock().ep.next_timeout().is_none() && client_idle(&client);
+        let quiet = |next: Option<u64>| match (next, at_least) {
+            (None, _) => true,
+            (Some(at), Some(ms)) => at >= super::clock::now() + ms,
+            (Some(_), None) => false,
+        };
+        let idle = quiet(listener.shared.lock().ep.next_timeout())
+            && quiet(client.shared_for_tests().lock().ep.next_timeout());
         if idle {
             break;
         }
         assert!(Instant::now() < deadline, "sessions never went idle");
         std::thread::sleep(Duration::from_millis(5));
     }
-}
-
-fn client_idle(s: &Session) -> bool {
-    s.shared_for_tests().lock().ep.next_timeout().is_none()
 }
 
 #[test]
@@ -442,3 +457,4 @@ fn closing_a_session_wakes_a_blocked_reader_while_data_lingers() {
         );
     });
 }
+

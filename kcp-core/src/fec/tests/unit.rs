@@ -404,6 +404,36 @@ fn autotune_off_keeps_the_counts() {
 }
 
 #[test]
+fn autotune_stops_at_its_limit() {
+    // A peer (or a forger) with 100 + 50 shards would make the decoder
+    // hold 450 buffers; the session's limit keeps it at its own counts.
+    let mut enc = Encoder::new(100, 50, 0).unwrap();
+    enc.set_parity_latency(None);
+    let wire = encode_stream(&mut enc, 0, &payloads(400));
+    let mut dec = Decoder::new(1, 1).unwrap();
+    dec.set_autotune_limit(crate::fec::AUTOTUNE_MAX_TOTAL);
+    let mut data = 0;
+    for w in &wire {
+        data += feed(&mut dec, 0, w).len();
+    }
+    assert_eq!((dec.data_shards(), dec.parity_shards()), (1, 1));
+    assert_eq!(dec.stats().retunes, 0);
+    assert!(dec.stats().retunes_refused > 0);
+    assert!(dec.usage().max_buffers <= GROUP_SLOTS * crate::fec::AUTOTUNE_MAX_TOTAL);
+    assert!(data >= 400, "data is still passed on");
+    // Within the limit it follows as before.
+    let mut enc = Encoder::new(20, 10, 0).unwrap();
+    enc.set_parity_latency(None);
+    let wire = encode_stream(&mut enc, 0, &payloads(200));
+    let mut dec = Decoder::new(1, 1).unwrap();
+    dec.set_autotune_limit(crate::fec::AUTOTUNE_MAX_TOTAL);
+    for w in &wire {
+        feed(&mut dec, 0, w);
+    }
+    assert_eq!((dec.data_shards(), dec.parity_shards()), (20, 10));
+}
+
+#[test]
 fn noise_does_not_retune_a_matching_decoder() {
     let mut dec = Decoder::new(10, 3).unwrap();
     let mut enc = Encoder::new(10, 3, 0).unwrap();
