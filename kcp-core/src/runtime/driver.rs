@@ -7,7 +7,7 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::net::SocketAddr;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -21,10 +21,6 @@ use super::sys::{RecvBatch, SendBatch};
 use crate::endpoint::Endpoint;
 
 const WAKER: Token = Token(usize::MAX);
-
-/// How long the I/O thread waits for room in a full socket buffer: short,
-/// because every other socket waits meanwhile.
-const DRIVER_SEND_PATIENCE_MS: i32 = 5;
 
 /// How long the I/O thread keeps polling without sleeping after traffic.
 /// Measured on the echo benchmark: 64-byte round trips fall from ~80 us to
@@ -121,6 +117,10 @@ struct Driver {
     timers: BinaryHeap<Reverse<(u64, usize)>>,
     rx: RecvBatch,
     tx: SendBatch,
+    /// What sockets refused, by endpoint, until they are writable again.
+    parked: HashMap<usize, SendBatch>,
+    /// Emptied batches, for the next socket that refuses.
+    spare_batches: Vec<SendBatch>,
     spare_commands: Vec<Command>,
 }
 
@@ -133,6 +133,8 @@ impl Driver {
             timers: BinaryHeap::new(),
             rx: RecvBatch::new(),
             tx: SendBatch::new(),
+            parked: HashMap::new(),
+            spare_batches: Vec::new(),
             spare_commands: Vec::new(),
         }
     }
@@ -141,6 +143,7 @@ impl Driver {
         RUNNING_DRIVER.with(|d| d.set(Arc::as_ptr(&self.handle) as usize));
         let mut events = Events::with_capacity(256);
         let mut ready = Vec::new();
+        let mut writable = Vec::new();
         // When the last datagram arrived: right after traffic, poll without
         // sleeping for a moment, since the next datagram (a reply, the next
         // of a burst) usually follows within microseconds and a sleeping
@@ -166,7 +169,18 @@ impl Driver {
                 }
                 continue;
             }
-            ready.extend(events.iter().map(|e| e.token().0).filter(|&t| t != WAKER.0));
+            for event in events.iter().filter(|e| e.token() != WAKER) {
+                if event.is_writable() {
+                    writable.push(event.token().0);
+                }
+                if event.is_readable() || !event.is_writable() {
+                    ready.push(event.token().0);
+                }
+            }
+            // Room again in sockets that refused: what waited goes first.
+            for token in writable.drain(..) {
+                self.resume(token);
+            }
             let traffic = !ready.is_empty();
             if traffic {
                 spin.on_traffic(Instant::now());
@@ -257,7 +271,7 @@ impl Driver {
             // Wake the application first: it runs on the other core while
             // this thread sends the ACKs.
             shared.release(inner);
-            self.tx.send(fd, DRIVER_SEND_PATIENCE_MS);
+            self.transmit(&shared);
             if drained {
                 return false;
             }
@@ -284,6 +298,7 @@ impl Driver {
 
     /// Forgets an endpoint and deregisters its socket.
     fn stop_serving(&mut self, token: usize) {
+        self.parked.remove(&token);
         if let Some(shared) = self.endpoints.remove(&token) {
             let fd = shared.socket.as_raw_fd();
             let _ = self.poll.registry().deregister(&mut SourceFd(&fd));
@@ -313,8 +328,65 @@ impl Driver {
                 continue;
             }
             shared.release(inner);
-            self.tx
-                .send(shared.socket.as_raw_fd(), DRIVER_SEND_PATIENCE_MS);
+            self.transmit(&shared);
+        }
+    }
+
+    /// Sends what handling an endpoint emitted (in `self.tx`), behind
+    /// whatever its socket refused before, without blocking: what the
+    /// socket refuses now is parked until epoll says it is writable. One
+    /// full socket thus stalls neither the other endpoints nor this
+    /// thread's receiving.
+    fn transmit(&mut self, shared: &Shared) {
+        let (token, fd) = (shared.token, shared.socket.as_raw_fd());
+        let mut dropped = 0;
+        if let Some(parked) = self.parked.get_mut(&token) {
+            dropped += parked.append(&mut self.tx);
+            let flushed = parked.send_ready(fd);
+            dropped += flushed.dropped;
+            if !flushed.blocked {
+                self.unpark(token, fd);
+            }
+        } else {
+            let flushed = self.tx.send_ready(fd);
+            dropped += flushed.dropped;
+            if flushed.blocked {
+                self.park(token, fd);
+            }
+        }
+        if dropped > 0 {
+            shared.lock().send_drops += dropped as u64;
+        }
+    }
+
+    /// Keeps what `self.tx` still holds for endpoint `token` until its
+    /// socket is writable.
+    fn park(&mut self, token: usize, fd: RawFd) {
+        let spare = self.spare_batches.pop().unwrap_or_default();
+        self.parked
+            .insert(token, std::mem::replace(&mut self.tx, spare));
+        let interest = Interest::READABLE | Interest::WRITABLE;
+        let _ = self
+            .poll
+            .registry()
+            .reregister(&mut SourceFd(&fd), Token(token), interest);
+    }
+
+    /// Endpoint `token`'s socket took everything parked for it.
+    fn unpark(&mut self, token: usize, fd: RawFd) {
+        if let Some(batch) = self.parked.remove(&token) {
+            self.spare_batches.push(batch);
+        }
+        let _ =
+            self.poll
+                .registry()
+                .reregister(&mut SourceFd(&fd), Token(token), Interest::READABLE);
+    }
+
+    /// Endpoint `token`'s socket is writable: sends what was parked.
+    fn resume(&mut self, token: usize) {
+        if let Some(shared) = self.endpoints.get(&token).cloned() {
+            self.transmit(&shared);
         }
     }
 }

@@ -14,8 +14,9 @@ use super::sys::{self, SendBatch};
 use super::{clock, Error};
 use crate::endpoint::{Endpoint, SessionError};
 
-/// How long a sender waits for room in a full socket buffer before it
-/// drops a datagram (which KCP will retransmit).
+/// How long an application thread waits (with no lock held) for room in a
+/// full socket buffer before it drops a datagram (which KCP will
+/// retransmit).
 const SEND_PATIENCE_MS: i32 = 50;
 
 thread_local! {
@@ -116,7 +117,8 @@ impl Shared {
     }
 
     /// Sends what `tx` holds from an application thread, with the lock
-    /// released (it is taken again only to count drops).
+    /// released (it is taken again only to count drops), waiting for room
+    /// if the socket is full.
     fn send(&self, tx: &mut SendBatch) {
         let dropped = tx.send(self.socket.as_raw_fd(), SEND_PATIENCE_MS);
         if dropped > 0 {
@@ -124,8 +126,10 @@ impl Shared {
         }
     }
 
-    /// Runs `f`, gathering output in `tx` (sent when full; the caller sends
-    /// the rest), then re-arms the timer and notes whom to wake.
+    /// Runs `f`, gathering output in `tx`, then re-arms the timer and notes
+    /// whom to wake. Each full batch goes out at once if the socket takes
+    /// it; the caller sends the rest once the lock is released. Nothing
+    /// here waits for the socket: the lock is held.
     pub fn run_with<R>(
         &self,
         inner: &mut Inner,
@@ -136,10 +140,12 @@ impl Shared {
         let fd = self.socket.as_raw_fd();
         let mut drops = 0;
         let r = f(&mut inner.ep, now, &mut |to, d| {
-            if tx.is_full() {
-                drops += tx.send(fd, SEND_PATIENCE_MS);
+            if tx.pending() >= sys::BATCH {
+                drops += tx.send_ready(fd).dropped;
             }
-            tx.push(to, d);
+            if !tx.push(to, d) {
+                drops += 1;
+            }
         });
         inner.send_drops += drops as u64;
         self.settle(inner);
@@ -228,8 +234,19 @@ impl Shared {
                         Error::TimedOut
                     });
                 }
-                // Nothing an attempt emitted may wait out the sleep.
-                inner.send_drops += tx.send(self.socket.as_raw_fd(), SEND_PATIENCE_MS) as u64;
+                // Nothing an attempt emitted may wait out the sleep. If the
+                // socket is full, wait for room without the lock, then try
+                // again: the state may have changed meanwhile.
+                if !tx.is_empty() {
+                    let flushed = tx.send_ready(self.socket.as_raw_fd());
+                    inner.send_drops += flushed.dropped as u64;
+                    if flushed.blocked {
+                        self.release(inner);
+                        self.send(&mut tx);
+                        inner = self.lock();
+                        continue;
+                    }
+                }
                 // Counted while the lock is held: a notifier that changes
                 // state after this point sees the count when it releases.
                 self.waiters.fetch_add(1, Ordering::AcqRel);

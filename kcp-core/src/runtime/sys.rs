@@ -126,7 +126,7 @@ fn to_socket_addr(storage: &libc::sockaddr_storage) -> Option<SocketAddr> {
     }
 }
 
-/// Datagrams gathered for one `sendmmsg`.
+/// Datagrams gathered for `sendmmsg`, [`BATCH`] per call.
 ///
 /// Runs of datagrams to the same address and of the same size (a bulk
 /// transfer's data) go as one UDP GSO message (`UDP_SEGMENT`): the kernel
@@ -134,13 +134,36 @@ fn to_socket_addr(storage: &libc::sockaddr_storage) -> Option<SocketAddr> {
 /// doing that work per datagram; the receiver sees ordinary datagrams. If
 /// the kernel refuses GSO, the batch falls back to one message per
 /// datagram for good.
+///
+/// Sending never blocks ([`send_ready`](Self::send_ready)): what a full
+/// socket refuses stays queued, in order, for a later call, and the queue
+/// grows (up to [`MAX_QUEUED`]) so the caller can go on without holding a
+/// lock across a wait. [`send`](Self::send) is the waiting form, for a
+/// thread that may block.
 pub struct SendBatch {
     data: Vec<u8>,
-    lens: [usize; BATCH],
+    lens: Vec<usize>,
     names: Vec<socket2::SockAddr>,
     dests: Vec<SocketAddr>,
+    /// Datagrams before this index have been sent (or dropped).
+    head: usize,
     len: usize,
     gso: bool,
+}
+
+/// Most datagrams a batch queues while its socket refuses more (~6 MB);
+/// beyond it new ones are dropped and counted, and the ARQ retransmits
+/// them, as it would had the kernel dropped them.
+pub const MAX_QUEUED: usize = 64 * BATCH;
+
+/// What a non-blocking [`SendBatch::send_ready`] did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Flushed {
+    /// Datagrams given up on (an unreachable address, a full device queue).
+    pub dropped: usize,
+    /// The socket refused more (`EAGAIN`): the rest is still queued, to go
+    /// once the socket is writable.
+    pub blocked: bool,
 }
 
 /// `UDP_SEGMENT` from linux/udp.h (the libc crate does not name it).
@@ -156,38 +179,59 @@ const GSO_MAX_SEGMENTS: usize = 64;
 /// Room for one `cmsghdr` with a u16, 8-byte aligned.
 type Cmsg = [u64; 4];
 
+/// Test-only fault injection: sends on this descriptor are refused as if
+/// its buffer were full (`EAGAIN`), to show that a refusing socket stalls
+/// nothing else.
+#[cfg(test)]
+pub static REFUSE_SENDS_ON: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
+
+/// Test-only: how many times a thread began waiting for room on the
+/// descriptor [`REFUSE_SENDS_ON`] names.
+#[cfg(test)]
+pub static ROOM_WAITS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 impl SendBatch {
     /// Room for [`BATCH`] datagrams.
     pub fn new() -> Self {
         Self {
             data: vec![0; SLOT * BATCH],
-            lens: [0; BATCH],
+            lens: vec![0; BATCH],
             names: Vec::with_capacity(BATCH),
             dests: Vec::with_capacity(BATCH),
+            head: 0,
             len: 0,
             gso: true,
         }
     }
 
-    /// Whether the batch is full.
-    pub fn is_full(&self) -> bool {
-        self.len == BATCH
+    /// Datagrams queued and not yet sent.
+    pub fn pending(&self) -> usize {
+        self.len - self.head
     }
 
-    /// Whether the batch is empty.
-    #[cfg(test)]
+    /// Whether nothing is queued.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.pending() == 0
     }
 
     /// Forgets what the batch holds.
     pub fn clear(&mut self) {
+        self.head = 0;
         self.len = 0;
+        self.shrink();
     }
 
-    /// Adds a datagram (at most [`SLOT`] bytes; longer ones are cut, which
-    /// the connection's MTU check makes impossible).
-    pub fn push(&mut self, to: SocketAddr, datagram: &[u8]) {
+    fn capacity(&self) -> usize {
+        self.lens.len()
+    }
+
+    /// Queues a datagram (at most [`SLOT`] bytes; longer ones are cut, which
+    /// the connection's MTU check makes impossible). False if it was
+    /// dropped: [`MAX_QUEUED`] are already waiting.
+    pub fn push(&mut self, to: SocketAddr, datagram: &[u8]) -> bool {
+        if self.len == self.capacity() && !self.make_room() {
+            return false;
+        }
         let i = self.len;
         let n = datagram.len().min(SLOT);
         self.data[i * SLOT..i * SLOT + n].copy_from_slice(&datagram[..n]);
@@ -200,6 +244,57 @@ impl SendBatch {
             self.dests.push(to);
         }
         self.len += 1;
+        true
+    }
+
+    /// Moves what `other` has queued behind what this batch has; returns
+    /// how many did not fit.
+    pub fn append(&mut self, other: &mut SendBatch) -> usize {
+        let mut dropped = 0;
+        for i in other.head..other.len {
+            let start = i * SLOT;
+            let datagram = &other.data[start..start + other.lens[i]];
+            if !self.push(other.dests[i], datagram) {
+                dropped += 1;
+            }
+        }
+        other.clear();
+        dropped
+    }
+
+    /// Frees a slot at the end: moves the unsent datagrams to the front, or
+    /// grows by a batch. Allocates only while a socket refuses datagrams.
+    fn make_room(&mut self) -> bool {
+        if self.head > 0 {
+            self.data.copy_within(self.head * SLOT..self.len * SLOT, 0);
+            self.lens.copy_within(self.head..self.len, 0);
+            self.names.rotate_left(self.head);
+            self.dests.rotate_left(self.head);
+            self.len -= self.head;
+            self.head = 0;
+            return true;
+        }
+        if self.capacity() >= MAX_QUEUED {
+            return false;
+        }
+        let grown = self.capacity() + BATCH;
+        self.data.resize(grown * SLOT, 0);
+        self.lens.resize(grown, 0);
+        true
+    }
+
+    /// Back to one batch of room once the queue has drained.
+    fn shrink(&mut self) {
+        if self.capacity() > BATCH && self.is_empty() {
+            self.data.truncate(SLOT * BATCH);
+            self.data.shrink_to_fit();
+            self.lens.truncate(BATCH);
+            self.lens.shrink_to_fit();
+            self.names.truncate(BATCH);
+            self.names.shrink_to_fit();
+            self.dests.truncate(BATCH);
+            self.dests.shrink_to_fit();
+        }
     }
 
     /// How many datagrams from `i` on can go as one message: all to the
@@ -222,17 +317,24 @@ impl SendBatch {
         n
     }
 
-    /// Sends the batch on `fd` and empties it. A full socket buffer is
-    /// waited on (up to `patience_ms`), because dropping would only cost a
-    /// retransmission later; datagrams that still cannot go are dropped and
-    /// counted in the return value.
-    pub fn send(&mut self, fd: RawFd, patience_ms: i32) -> usize {
-        let mut sent = 0;
-        let mut dropped = 0;
-        while sent < self.len {
-            let mut iovecs: [libc::iovec; BATCH] = std::array::from_fn(|i| libc::iovec {
-                iov_base: self.data[i * SLOT..].as_mut_ptr().cast(),
-                iov_len: self.lens[i],
+    /// Sends what is queued on `fd` without blocking, until the socket
+    /// refuses more; what it refuses stays queued, in order.
+    pub fn send_ready(&mut self, fd: RawFd) -> Flushed {
+        let mut flushed = Flushed::default();
+        while self.head < self.len {
+            #[cfg(test)]
+            if REFUSE_SENDS_ON.load(std::sync::atomic::Ordering::Relaxed) == fd {
+                flushed.blocked = true;
+                return flushed;
+            }
+            let base = self.head;
+            let end = self.len.min(base + BATCH);
+            let mut iovecs: [libc::iovec; BATCH] = std::array::from_fn(|k| {
+                let i = (base + k).min(end - 1);
+                libc::iovec {
+                    iov_base: self.data[i * SLOT..].as_mut_ptr().cast(),
+                    iov_len: self.lens[i],
+                }
             });
             let mut cmsgs: [Cmsg; BATCH] = [[0; 4]; BATCH];
             // SAFETY: mmsghdr is plain old data; all zeroes is a valid value.
@@ -240,13 +342,13 @@ impl SendBatch {
             // (first datagram, count) of each message.
             let mut runs = [(0usize, 0usize); BATCH];
             let mut messages = 0;
-            let mut i = sent;
-            while i < self.len {
-                let n = self.run_at(i);
+            let mut i = base;
+            while i < end {
+                let n = self.run_at(i).min(end - i);
                 let h = &mut headers[messages].msg_hdr;
                 h.msg_name = self.names[i].as_ptr() as *mut libc::c_void;
                 h.msg_namelen = self.names[i].len();
-                h.msg_iov = &mut iovecs[i];
+                h.msg_iov = &mut iovecs[i - base];
                 h.msg_iovlen = n;
                 if n > 1 {
                     set_segment_size(h, &mut cmsgs[messages], self.lens[i] as u16);
@@ -269,14 +371,17 @@ impl SendBatch {
             };
             if n > 0 {
                 let (first, count) = runs[n as usize - 1];
-                sent = first + count;
+                self.head = first + count;
                 continue;
             }
             let e = io::Error::last_os_error();
             let (_, count) = runs[0];
             match e.kind() {
                 io::ErrorKind::Interrupted => continue,
-                io::ErrorKind::WouldBlock if wait_writable(fd, patience_ms) => continue,
+                io::ErrorKind::WouldBlock => {
+                    flushed.blocked = true;
+                    return flushed;
+                }
                 _ if count > 1
                     && matches!(
                         e.raw_os_error(),
@@ -287,14 +392,38 @@ impl SendBatch {
                     self.gso = false;
                 }
                 _ => {
-                    // Unreachable destination, no buffer: skip this message.
-                    dropped += count;
-                    sent += count;
+                    // An unreachable destination, or a full device queue
+                    // (ENOBUFS: loss, as the ARQ sees it; the socket itself
+                    // stays writable, so waiting would only spin): skip
+                    // this message.
+                    flushed.dropped += count;
+                    self.head += count;
                 }
             }
         }
-        self.len = 0;
-        dropped
+        self.clear();
+        flushed
+    }
+
+    /// Sends everything queued on `fd`, waiting up to `patience_ms` each
+    /// time the socket is full, because dropping would only cost a
+    /// retransmission later; datagrams that still cannot go are dropped and
+    /// counted in the return value. Blocks: never call it holding a lock
+    /// other threads need.
+    pub fn send(&mut self, fd: RawFd, patience_ms: i32) -> usize {
+        let mut dropped = 0;
+        loop {
+            let flushed = self.send_ready(fd);
+            dropped += flushed.dropped;
+            if !flushed.blocked {
+                return dropped;
+            }
+            if !wait_writable(fd, patience_ms) {
+                dropped += self.pending();
+                self.clear();
+                return dropped;
+            }
+        }
     }
 }
 
@@ -321,6 +450,15 @@ impl Default for SendBatch {
 }
 
 fn wait_writable(fd: RawFd, timeout_ms: i32) -> bool {
+    #[cfg(test)]
+    if REFUSE_SENDS_ON.load(std::sync::atomic::Ordering::Relaxed) == fd {
+        // The injected fault: full until the test lifts it.
+        ROOM_WAITS.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        while REFUSE_SENDS_ON.load(std::sync::atomic::Ordering::Relaxed) == fd {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        return true;
+    }
     let mut p = libc::pollfd {
         fd,
         events: libc::POLLOUT,
@@ -411,7 +549,7 @@ mod tests {
         for i in 0..BATCH {
             out.push(to, &vec![i as u8; i + 1]);
         }
-        assert!(out.is_full());
+        assert_eq!(out.pending(), BATCH);
         assert_eq!(out.send(tx.as_raw_fd(), 100), 0);
         assert!(out.is_empty());
         let mut batch = RecvBatch::new();

@@ -1,6 +1,7 @@
 //! Sessions over real loopback UDP sockets through the runtime's threads.
 
 use std::net::UdpSocket;
+use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use super::*;
@@ -349,17 +350,12 @@ fn bad_addresses_and_settings_are_refused() {
 /// Before, the thread died silently and every session on it hung.
 #[test]
 fn a_panic_on_one_endpoint_closes_its_sessions_and_spares_the_others() {
-    let cfg = config(&[]);
-    let doomed = Listener::bind("127.0.0.1:0", &cfg).unwrap();
-    let healthy = Listener::bind("127.0.0.1:0", &cfg).unwrap();
-    let doomed_client = Session::dial(&doomed.local_addr().to_string(), &cfg).unwrap();
-    let healthy_client = Session::dial(&healthy.local_addr().to_string(), &cfg).unwrap();
-    doomed_client.send(b"hello", WAIT).unwrap();
-    healthy_client.send(b"hello", WAIT).unwrap();
-    let doomed_server = doomed.accept(WAIT).unwrap();
-    let healthy_server = healthy.accept(WAIT).unwrap();
-    assert_eq!(recv_vec(&doomed_server), b"hello");
-    assert_eq!(recv_vec(&healthy_server), b"hello");
+    let Pair {
+        listener: doomed,
+        client: _doomed_client,
+        server: doomed_server,
+    } = Pair::new();
+    let healthy = Pair::new();
 
     // A reader blocked on the doomed endpoint, woken by the containment.
     std::thread::scope(|scope| {
@@ -382,12 +378,41 @@ fn a_panic_on_one_endpoint_closes_its_sessions_and_spares_the_others() {
     ));
 
     // The same I/O thread still serves the other listener.
-    for i in 0..20u32 {
-        let msg = i.to_le_bytes();
-        healthy_client.send(&msg, WAIT).unwrap();
-        assert_eq!(recv_vec(&healthy_server), msg);
-        healthy_server.send(&msg, WAIT).unwrap();
-        assert_eq!(recv_vec(&healthy_client), msg);
+    healthy.round_trips(20);
+}
+
+/// A listener, a client dialed to it, and the server side, which has
+/// received the client's first message.
+struct Pair {
+    listener: Listener,
+    client: Session,
+    server: Session,
+}
+
+impl Pair {
+    fn new() -> Self {
+        let cfg = config(&[]);
+        let listener = Listener::bind("127.0.0.1:0", &cfg).unwrap();
+        let client = Session::dial(&listener.local_addr().to_string(), &cfg).unwrap();
+        client.send(b"hello", WAIT).unwrap();
+        let server = listener.accept(WAIT).unwrap();
+        assert_eq!(recv_vec(&server), b"hello");
+        Self {
+            listener,
+            client,
+            server,
+        }
+    }
+
+    /// `n` echo round trips, client first.
+    fn round_trips(&self, n: u32) {
+        for i in 0..n {
+            let msg = i.to_le_bytes();
+            self.client.send(&msg, WAIT).unwrap();
+            assert_eq!(recv_vec(&self.server), msg);
+            self.server.send(&msg, WAIT).unwrap();
+            assert_eq!(recv_vec(&self.client), msg);
+        }
     }
 }
 
@@ -458,3 +483,67 @@ fn closing_a_session_wakes_a_blocked_reader_while_data_lingers() {
     });
 }
 
+/// Lifts the injected "socket full" fault when dropped (also on a failed
+/// assertion, so a failing test cannot leave a thread waiting forever).
+struct RefusalLifted;
+
+impl Drop for RefusalLifted {
+    fn drop(&mut self) {
+        sys::REFUSE_SENDS_ON.store(-1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Issue 9 (and issue 8's "stop a send batch when the socket refuses
+/// more"): a sender waited for room in a full socket buffer with the
+/// endpoint's lock held (up to 50 ms per batch in `run_with` and before a
+/// blocking wait), and the I/O thread waited up to 5 ms per send, so one
+/// full socket stalled its endpoint and every endpoint on the thread. Now
+/// nothing waits under the lock, the I/O thread parks what a socket
+/// refuses, and everything resumes once it is writable.
+#[test]
+fn a_full_socket_stalls_no_other_endpoint_and_resumes_when_writable() {
+    let Pair {
+        listener: full,
+        client: full_client,
+        server: full_server,
+    } = Pair::new();
+    let healthy = Pair::new();
+
+    let big: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    let lifted = RefusalLifted;
+    sys::REFUSE_SENDS_ON.store(
+        full.shared.socket.as_raw_fd(),
+        std::sync::atomic::Ordering::Relaxed,
+    );
+    std::thread::scope(|scope| {
+        // ~150 datagrams: more than one batch, so the old code waited for
+        // room in the middle of the run, under the lock.
+        let sender = scope.spawn(|| full_server.send(&big, WAIT));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while sys::ROOM_WAITS.load(std::sync::atomic::Ordering::Acquire) == 0 {
+            assert!(
+                Instant::now() < deadline,
+                "the sender never met the full socket"
+            );
+            std::thread::yield_now();
+        }
+        assert!(
+            full.shared.inner.try_lock().is_ok(),
+            "the sender waits for room holding the endpoint's lock"
+        );
+        // The full endpoint still receives (its ACKs are parked) ...
+        full_client.send(b"while full", WAIT).unwrap();
+        assert_eq!(recv_vec(&full_server), b"while full");
+        // ... and the other endpoint on the same I/O thread is served.
+        healthy.round_trips(20);
+        drop(lifted);
+        assert_eq!(sender.join().unwrap().unwrap(), big.len());
+    });
+    // Once writable, what waited goes out: the message arrives whole, and
+    // the parked ACKs let the client's queue drain.
+    let mut buf = vec![0u8; big.len() + 1];
+    let n = full_client.recv(&mut buf, WAIT).unwrap();
+    assert!(buf[..n] == big[..], "the big message arrived changed");
+    full_client.send(b"after", WAIT).unwrap();
+    assert_eq!(recv_vec(&full_server), b"after");
+}
