@@ -62,6 +62,7 @@ int main(int argc, char **argv) {
     set(cfg, "mode", "fast3");
     set(cfg, "sndwnd", "256");
     set(cfg, "rcvwnd", "256");
+    set(cfg, "max_message", "65536"); /* echo_server's limit: a longer send is refused */
     for (int i = 2; i < argc; i++) {
         if (i + 1 >= argc) usage();
         const char *opt = argv[i], *val = argv[++i];

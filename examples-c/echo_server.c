@@ -29,6 +29,7 @@
 #include "kcp.h"
 
 #define MAX_MESSAGE 65536
+#define MAX_MESSAGE_TEXT "65536"
 
 /* What the server keeps per client; attached to its session as userdata. */
 typedef struct Client {
@@ -58,6 +59,8 @@ static const char *reason_name(int reason) {
     case KCP_CLOSE_IDLE_TIMEOUT: return "idle timeout";
     case KCP_CLOSE_LISTENER_CLOSED: return "listener closed";
     case KCP_CLOSE_REPLACED: return "replaced by a new session from the same address";
+    case KCP_CLOSE_PANIC: return "internal error (a bug in kcp-rs)";
+    case KCP_CLOSE_SHUTDOWN: return "runtime shut down";
     default: return "?";
     }
 }
@@ -104,8 +107,9 @@ static void serve(Client *c) {
     for (;;) {
         intptr_t n = kcp_session_recv(c->session, buf, sizeof buf, 0);
         if (n == KCP_ENOBUFS) {
-            /* READABLE is level-triggered: a message left waiting would be
-             * announced again at once. This server's limit is its buffer. */
+            /* Only a peer ignoring the shared max_message gets here.
+             * READABLE is level-triggered: a message left waiting would be
+             * announced again at once, so close that session. */
             fprintf(stderr, "echo_server: a message over %d bytes (%zd): closing that session\n",
                     MAX_MESSAGE, kcp_session_peeksize(c->session));
             kcp_session_close(c->session);
@@ -125,6 +129,10 @@ int main(int argc, char **argv) {
     set(cfg, "sndwnd", "256");
     set(cfg, "rcvwnd", "256");
     set(cfg, "idle_timeout", "5");
+    /* Messages up to this server's buffers: sends over it are refused, and
+       clients learn the limit from kcp_session_max_message with the same
+       setting (echo_client sets it too). */
+    set(cfg, "max_message", MAX_MESSAGE_TEXT);
     for (int i = 2; i < argc; i++) {
         if (i + 1 >= argc) usage();
         const char *opt = argv[i], *val = argv[++i];

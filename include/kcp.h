@@ -181,6 +181,11 @@ typedef struct kcp_event kcp_event;
 #define KCP_CLOSE_PANIC 6
 
 /*
+ kcp_runtime_shutdown ended every session of the process.
+ */
+#define KCP_CLOSE_SHUTDOWN 7
+
+/*
  A KCP control block for one conversation, driven by the caller: feed it
  datagrams with kcp_arq_input, call kcp_arq_update on time, and it hands
  the datagrams to send to its output callback.
@@ -221,10 +226,9 @@ struct kcp_conn;
  still delivers the KCP_EVENT_CLOSED events of its sessions.
 
  Thread-safe: every function may be called on the same handle from any
- number of threads at once (one thread polling while others send and
- receive; take sessions either by accept or by events, see
- kcp_listener_accept),
- except kcp_listener_free, which must be the last call.
+ number of threads at once (one thread polling while others accept,
+ send and receive), except kcp_listener_free, which must be the last
+ call.
  */
 struct kcp_listener;
 
@@ -1067,11 +1071,10 @@ int kcp_listen(const char *addr, const struct kcp_config *config, struct kcp_lis
 
  Thread-safety: safe to call from any thread, concurrently with any
  call on the handle but kcp_listener_free; each session goes to one
- caller. Take sessions either here or from KCP_EVENT_ACCEPTED events,
- not both at once on different threads: an event about a session being
- accepted (READABLE for the data it came with) can reach a concurrent
- kcp_listener_poll before this call has returned the handle, and is
- then dropped. Either way, a new session may already hold messages.
+ caller. Accepting here while another thread polls loses nothing: the
+ session's events (READABLE for the data it came with) reach the poller
+ only once this call has made the handle. A new session may already
+ hold messages.
 
  # Safety
  `listener` is NULL or a live handle; `out` is NULL or writable.
@@ -1230,6 +1233,26 @@ int kcp_listener_event_fd(const struct kcp_listener *listener);
 int kcp_runtime_set_threads(int n);
 
 /*
+ Shuts the library's runtime down for good, for a clean exit or before
+ dlclose: every listener and session of the process ends at once (calls
+ blocked on them return KCP_ECLOSED; a KCP_EVENT_CLOSED event with
+ reason KCP_CLOSE_SHUTDOWN is raised for each session; nothing still
+ queued is sent), and the I/O threads are joined.
+
+ Afterwards the handles stay valid only to be freed (kcp_session_free,
+ kcp_listener_free, which must still be called to release their
+ memory); every other call on them returns KCP_ECLOSED, and kcp_listen
+ and kcp_dial return KCP_EIO. The runtime cannot be restarted in the
+ same process. Calling it again, or before anything started, is fine.
+
+ Returns 0.
+
+ Thread-safety: safe to call from any thread; calls racing with it on
+ other threads either complete first or return KCP_ECLOSED/KCP_EIO.
+ */
+int kcp_runtime_shutdown(void);
+
+/*
  Opens a session to `remote` ("host:port", e.g. "127.0.0.1:4000" or
  "[::1]:4000") from a new UDP socket on an ephemeral port, with
  `config`'s settings (copied: the configuration may be changed or freed
@@ -1282,8 +1305,9 @@ void kcp_session_free(struct kcp_session *session);
 
  Returns `len`; KCP_EAGAIN if the queue is full and `timeout_ms` is 0
  (a KCP_EVENT_WRITABLE event follows when room appears); KCP_ETIMEDOUT
- if it stayed full; KCP_EMSGSIZE if the peer could never reassemble the
- message (more fragments than its receive window, or 255); KCP_ECLOSED
+ if it stayed full; KCP_EMSGSIZE if the message is longer than the
+ `max_message` setting, or the peer could never reassemble it (more
+ fragments than its receive window, or 255); KCP_ECLOSED
  if the session is closed; KCP_EINVAL for a NULL handle or buffer, `len`
  0, or a bad `timeout_ms`. Nothing is queued on failure.
 
@@ -1357,6 +1381,44 @@ intptr_t kcp_session_peeksize(const struct kcp_session *session);
  `session` is NULL or a live handle.
  */
 int kcp_session_close(struct kcp_session *session);
+
+/*
+ Ends the session at once, like ENet's `enet_peer_reset`: nothing queued
+ is sent and there is no lingering; the peer learns of it by silence
+ (the kcp-go format has no close message). Threads blocked on the
+ session return KCP_ECLOSED at once, and a KCP_EVENT_CLOSED event
+ (reason KCP_CLOSE_LOCAL) follows. Also ends a session still lingering
+ after kcp_session_close. The handle stays valid: release it with
+ kcp_session_free.
+
+ Returns 0; KCP_ECLOSED if the session had already ended; KCP_EINVAL
+ for a NULL handle.
+
+ Thread-safety: safe to call from any thread, concurrently with any
+ call on the handle but kcp_session_free.
+
+ # Safety
+ `session` is NULL or a live handle.
+ */
+int kcp_session_abort(struct kcp_session *session);
+
+/*
+ The largest message this session can receive from a peer with the same
+ settings: the `max_message` setting, or else what its receive window
+ can reassemble (255 fragments at most: about 350 KB with the defaults).
+ A receive buffer this large never gets KCP_ENOBUFS from such a peer.
+
+ Returns the size (> 0); KCP_EINVAL for a NULL handle or a session in
+ stream mode (any buffer size works there); KCP_ECLOSED once the
+ session has ended.
+
+ Thread-safety: safe to call from any thread, concurrently with any
+ call on the handle but kcp_session_free.
+
+ # Safety
+ `session` is NULL or a live handle.
+ */
+intptr_t kcp_session_max_message(const struct kcp_session *session);
 
 /*
  Copies the session's counters (kcp-go's SNMP set) into `*out`

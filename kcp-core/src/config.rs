@@ -106,7 +106,7 @@ pub const IDLE_TIMEOUT_DEFAULT: u32 = 60;
 /// Every key [`Config::set`] knows.
 pub const KEYS: &str = "mode, nodelay, interval, resend, nc, minrto, mtu, sndwnd, rcvwnd, stream, \
 acknodelay, recovery, redundancy, datashard, parityshard, crypt, key, psk, conv, dscp, sockbuf, keepalive, \
-idle_timeout, max_sessions, sessions_per_addr, backlog, linger, reuseport";
+idle_timeout, max_sessions, sessions_per_addr, backlog, linger, reuseport, max_message";
 
 /// Settings for one connection (or every connection of a listener).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -176,6 +176,11 @@ pub struct Config {
     pub linger: u32,
     /// Bind listeners with `SO_REUSEPORT`.
     pub reuseport: bool,
+    /// Largest message a session sends, in bytes (message mode); a larger
+    /// one is refused at send. 0 (the default) = what the peer's receive
+    /// window can reassemble (255 fragments at most). A receiver sizes its
+    /// buffer from the session's `max_message()`.
+    pub max_message: usize,
 }
 
 impl Default for Config {
@@ -214,6 +219,7 @@ impl Default for Config {
             backlog: 128,
             linger: 5_000,
             reuseport: false,
+            max_message: 0,
         }
     }
 }
@@ -304,6 +310,7 @@ impl Config {
             "sockbuf" => self.sockbuf = number("sockbuf", value, 0, 1 << 30)? as usize,
             "keepalive" => self.keepalive = number("keepalive", value, 0, 3600)? as u32,
             "idle_timeout" => self.idle_timeout = number("idle_timeout", value, 0, 86_400)? as u32,
+            "max_message" => self.max_message = number("max_message", value, 0, 1 << 24)? as usize,
             "max_sessions" => {
                 self.max_sessions = number("max_sessions", value, 1, 1_000_000)? as usize
             }

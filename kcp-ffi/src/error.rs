@@ -108,6 +108,7 @@ pub(crate) fn runtime_error_code(error: &RuntimeError) -> c_int {
             SessionError::WouldBlock => KCP_EAGAIN,
             SessionError::Closed(CloseReason::Panic) => KCP_EPANIC,
             SessionError::Closed(_) | SessionError::Unknown => KCP_ECLOSED,
+            SessionError::MessageTooLarge { .. } => KCP_EMSGSIZE,
             SessionError::Conn(e) => conn_error_code(e),
         },
         RuntimeError::Endpoint(e) => match e {
@@ -244,6 +245,10 @@ mod tests {
                     limit: 128,
                 }))
                 .into(),
+                KCP_EMSGSIZE,
+            ),
+            (
+                SessionError::MessageTooLarge { len: 9, max: 8 }.into(),
                 KCP_EMSGSIZE,
             ),
             (

@@ -1,14 +1,12 @@
-//! Events for game loops (`kcp_event`), and the table that turns the
-//! session ids events carry back into the `kcp_session *` handles the
-//! application holds.
+//! Events for game loops (`kcp_event`). The core keeps each session's
+//! handle address and userdata as its tags and returns them with every
+//! event, so there is no table here: one owner for the mapping.
 
-use std::collections::HashMap;
 use std::ffi::{c_int, c_void};
 use std::ptr;
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use kcp_core::runtime::{CloseReason, Error as RuntimeError, Event, Session, SessionId};
+use kcp_core::runtime::{CloseReason, Error as RuntimeError, Event, Session, Tags};
 
 use crate::error::runtime_fail;
 use crate::session::kcp_session;
@@ -44,6 +42,8 @@ pub const KCP_CLOSE_REPLACED: c_int = 5;
 /// kcp-rs; please report it): that socket's sessions were closed, and
 /// calls on them return KCP_EPANIC. Other sockets are still served.
 pub const KCP_CLOSE_PANIC: c_int = 6;
+/// kcp_runtime_shutdown ended every session of the process.
+pub const KCP_CLOSE_SHUTDOWN: c_int = 7;
 
 /// One event, filled by kcp_listener_poll or kcp_session_poll. Plain data
 /// owned by the caller.
@@ -84,80 +84,51 @@ pub(crate) fn close_reason_code(reason: CloseReason) -> c_int {
         CloseReason::ListenerClosed => KCP_CLOSE_LISTENER_CLOSED,
         CloseReason::Replaced => KCP_CLOSE_REPLACED,
         CloseReason::Panic => KCP_CLOSE_PANIC,
+        CloseReason::Shutdown => KCP_CLOSE_SHUTDOWN,
     }
 }
 
-/// A live handle's address, as the table keeps it.
-struct HandlePtr(*mut kcp_session);
-
-// SAFETY: the pointer is only dereferenced under the table's lock, and a
-// handle leaves the table (under that lock) before kcp_session_free
-// releases it; the handle itself is Sync (a Session and atomics).
-unsafe impl Send for HandlePtr {}
-
-/// The handles a listener gave out (by accept, connect, or an ACCEPTED
-/// event), by session id. Shared by the listener handle and those session
-/// handles: each session handle leaves the table when it is freed, so an
-/// event naming a freed session is dropped instead of naming freed memory.
-#[derive(Default)]
-pub(crate) struct Registry {
-    handles: Mutex<HashMap<SessionId, HandlePtr>>,
+/// Wraps a session a listener handed out in a new handle owned by the
+/// caller, and records the handle's address as the session's token, so
+/// its events name the handle. The listener requires tokens, so no event
+/// about the session can be taken before this.
+pub(crate) fn adopt(session: Session) -> *mut kcp_session {
+    let handle = kcp_session::into_raw(session);
+    // SAFETY: just made by into_raw, not yet shared with anyone.
+    let h = unsafe { &*handle };
+    // The session was handed out this instant and cannot have ended in a
+    // way that forgets it (it is held), so this only fails on a bug.
+    let _ = h.session.set_tags(Tags {
+        token: handle as usize,
+        user: 0,
+    });
+    handle
 }
 
-impl Registry {
-    fn lock(&self) -> MutexGuard<'_, HashMap<SessionId, HandlePtr>> {
-        // Nothing under this lock can panic halfway through a change.
-        self.handles.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Wraps `session` in a new handle owned by the caller and records it.
-    pub(crate) fn adopt(self: &Arc<Self>, session: Session) -> *mut kcp_session {
-        let id = session.id();
-        let handle = kcp_session::into_raw(session, Some(self.clone()));
-        self.lock().insert(id, HandlePtr(handle));
-        handle
-    }
-
-    /// Forgets a handle that is about to be freed.
-    pub(crate) fn forget(&self, id: SessionId) {
-        self.lock().remove(&id);
-    }
-
-    /// The event for the session `id`, if its handle is still live.
-    fn event(&self, id: SessionId, kind: c_int, reason: c_int) -> Option<kcp_event> {
-        let handles = self.lock();
-        let handle = handles.get(&id)?.0;
-        // SAFETY: the handle is in the table, so it is live, and it cannot
-        // be freed while the lock is held (kcp_session_free takes it out
-        // first, under the lock).
-        let userdata = unsafe { &*handle }.userdata();
-        Some(kcp_event::new(kind, reason, handle, userdata))
-    }
-
-    /// The C form of a listener's event; `None` for a session freed since.
-    pub(crate) fn convert(self: &Arc<Self>, event: Event) -> Option<kcp_event> {
-        match event {
-            Event::Accepted(session) => {
-                let handle = self.adopt(session);
-                let kind = KCP_EVENT_ACCEPTED;
-                Some(kcp_event::new(kind, 0, handle, ptr::null_mut()))
-            }
-            Event::Readable(id) => self.event(id, KCP_EVENT_READABLE, 0),
-            Event::Writable(id) => self.event(id, KCP_EVENT_WRITABLE, 0),
-            Event::Closed(id, reason) => {
-                self.event(id, KCP_EVENT_CLOSED, close_reason_code(reason))
-            }
-        }
+/// The C form of a listener's event; `None` for one about a session whose
+/// handle has been freed since (it has no token any more).
+pub(crate) fn convert(event: Event, tags: Tags) -> Option<kcp_event> {
+    let named = |kind, reason| {
+        (tags.token != 0).then(|| {
+            let handle = tags.token as *mut kcp_session;
+            kcp_event::new(kind, reason, handle, tags.user as *mut c_void)
+        })
+    };
+    match event {
+        Event::Accepted(session) => Some(kcp_event::new(
+            KCP_EVENT_ACCEPTED,
+            0,
+            adopt(session),
+            ptr::null_mut(),
+        )),
+        Event::Readable(_) => named(KCP_EVENT_READABLE, 0),
+        Event::Writable(_) => named(KCP_EVENT_WRITABLE, 0),
+        Event::Closed(_, reason) => named(KCP_EVENT_CLOSED, close_reason_code(reason)),
     }
 }
 
 /// The C form of a dialed session's event: each names `handle` itself.
-pub(crate) fn convert_own(
-    handle: *mut kcp_session,
-    own: &kcp_session,
-    event: Event,
-) -> Option<kcp_event> {
-    let userdata = own.userdata();
+pub(crate) fn convert_own(handle: *mut kcp_session, event: Event, tags: Tags) -> Option<kcp_event> {
     let (kind, reason) = match event {
         // A dialing endpoint accepts nothing; were one to appear, it is
         // released rather than handed out under a wrong name.
@@ -166,7 +137,12 @@ pub(crate) fn convert_own(
         Event::Writable(_) => (KCP_EVENT_WRITABLE, 0),
         Event::Closed(_, reason) => (KCP_EVENT_CLOSED, close_reason_code(reason)),
     };
-    Some(kcp_event::new(kind, reason, handle, userdata))
+    Some(kcp_event::new(
+        kind,
+        reason,
+        handle,
+        tags.user as *mut c_void,
+    ))
 }
 
 /// Waits up to `timeout` for the next event that `convert` keeps: `next`
@@ -174,16 +150,16 @@ pub(crate) fn convert_own(
 /// freed sessions) do not end the wait.
 pub(crate) fn poll(
     timeout: Option<Duration>,
-    mut next: impl FnMut(Option<Duration>) -> Result<Option<Event>, RuntimeError>,
-    mut convert: impl FnMut(Event) -> Option<kcp_event>,
+    mut next: impl FnMut(Option<Duration>) -> Result<Option<(Event, Tags)>, RuntimeError>,
+    mut convert: impl FnMut(Event, Tags) -> Option<kcp_event>,
 ) -> Result<Option<kcp_event>, c_int> {
     let deadline = timeout.map(|t| Instant::now() + t);
     loop {
         let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
         match next(left).map_err(runtime_fail)? {
             None => return Ok(None),
-            Some(event) => {
-                if let Some(event) = convert(event) {
+            Some((event, tags)) => {
+                if let Some(event) = convert(event, tags) {
                     return Ok(Some(event));
                 }
             }

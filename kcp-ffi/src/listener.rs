@@ -3,14 +3,13 @@
 
 use std::ffi::{c_char, c_int};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 use kcp_core::runtime::{EndpointStats, Listener};
 
 use crate::args::{text, timeout, write_addr};
 use crate::config::kcp_config;
 use crate::error::{fail, runtime_fail, KCP_ECLOSED, KCP_EINVAL, KCP_OK};
-use crate::event::{self, kcp_event, Registry};
+use crate::event::{self, kcp_event};
 use crate::guard::{code, guard, ignore};
 use crate::session::kcp_session;
 
@@ -27,17 +26,13 @@ type size_t = usize;
 /// still delivers the KCP_EVENT_CLOSED events of its sessions.
 ///
 /// Thread-safe: every function may be called on the same handle from any
-/// number of threads at once (one thread polling while others send and
-/// receive; take sessions either by accept or by events, see
-/// kcp_listener_accept),
-/// except kcp_listener_free, which must be the last call.
+/// number of threads at once (one thread polling while others accept,
+/// send and receive), except kcp_listener_free, which must be the last
+/// call.
 #[allow(non_camel_case_types)]
 pub struct kcp_listener {
     listener: Listener,
     closed: AtomicBool,
-    /// The session handles this listener gave out, by id, so that events
-    /// name them.
-    registry: Arc<Registry>,
 }
 
 /// The handle behind `listener`.
@@ -148,10 +143,11 @@ pub unsafe extern "C" fn kcp_listen(
         // SAFETY: not NULL and live (caller contract); only read.
         let settings = unsafe { (*config).settings() };
         let listener = Listener::bind(addr, settings).map_err(runtime_fail)?;
+        // Events name session handles by the token event::adopt records.
+        listener.require_tokens();
         let handle = kcp_listener {
             listener,
             closed: AtomicBool::new(false),
-            registry: Arc::default(),
         };
         // SAFETY: `out` is not NULL and writable (caller contract).
         unsafe { out.write(Box::into_raw(Box::new(handle))) };
@@ -173,11 +169,10 @@ pub unsafe extern "C" fn kcp_listen(
 ///
 /// Thread-safety: safe to call from any thread, concurrently with any
 /// call on the handle but kcp_listener_free; each session goes to one
-/// caller. Take sessions either here or from KCP_EVENT_ACCEPTED events,
-/// not both at once on different threads: an event about a session being
-/// accepted (READABLE for the data it came with) can reach a concurrent
-/// kcp_listener_poll before this call has returned the handle, and is
-/// then dropped. Either way, a new session may already hold messages.
+/// caller. Accepting here while another thread polls loses nothing: the
+/// session's events (READABLE for the data it came with) reach the poller
+/// only once this call has made the handle. A new session may already
+/// hold messages.
 ///
 /// # Safety
 /// `listener` is NULL or a live handle; `out` is NULL or writable.
@@ -196,7 +191,7 @@ pub unsafe extern "C" fn kcp_listener_accept(
         let timeout = timeout(timeout_ms)?;
         let session = h.listener.accept(timeout).map_err(runtime_fail)?;
         // SAFETY: `out` is not NULL and writable (caller contract).
-        unsafe { out.write(h.registry.adopt(session)) };
+        unsafe { out.write(event::adopt(session)) };
         Ok(KCP_OK)
     })
 }
@@ -235,7 +230,7 @@ pub unsafe extern "C" fn kcp_listener_connect(
         let remote = unsafe { text(remote, "remote") }?;
         let session = h.listener.connect(remote).map_err(runtime_fail)?;
         // SAFETY: `out` is not NULL and writable (caller contract).
-        unsafe { out.write(h.registry.adopt(session)) };
+        unsafe { out.write(event::adopt(session)) };
         Ok(KCP_OK)
     })
 }
@@ -389,8 +384,8 @@ pub unsafe extern "C" fn kcp_listener_poll(
             return Err(fail(KCP_EINVAL, "out is NULL"));
         }
         let timeout = timeout(timeout_ms)?;
-        let next = |left| h.listener.poll_event(left);
-        match event::poll(timeout, next, |e| h.registry.convert(e))? {
+        let next = |left| h.listener.poll_event_tagged(left);
+        match event::poll(timeout, next, event::convert)? {
             Some(event) => {
                 // SAFETY: not NULL and writable (caller contract).
                 unsafe { out.write(event) };

@@ -3,9 +3,9 @@
 
 use std::ffi::c_int;
 
-use kcp_core::runtime::set_io_threads;
+use kcp_core::runtime::{set_io_threads, shutdown};
 
-use crate::error::{fail, KCP_EINVAL, KCP_OK};
+use crate::error::{fail, runtime_fail, KCP_EINVAL, KCP_OK};
 use crate::guard::{code, guard};
 
 /// Sets how many I/O threads serve every listener and session of the
@@ -28,6 +28,30 @@ pub extern "C" fn kcp_runtime_set_threads(n: c_int) -> c_int {
             ));
         };
         set_io_threads(n).map_err(|e| fail(KCP_EINVAL, e))?;
+        Ok(KCP_OK)
+    })
+}
+
+/// Shuts the library's runtime down for good, for a clean exit or before
+/// dlclose: every listener and session of the process ends at once (calls
+/// blocked on them return KCP_ECLOSED; a KCP_EVENT_CLOSED event with
+/// reason KCP_CLOSE_SHUTDOWN is raised for each session; nothing still
+/// queued is sent), and the I/O threads are joined.
+///
+/// Afterwards the handles stay valid only to be freed (kcp_session_free,
+/// kcp_listener_free, which must still be called to release their
+/// memory); every other call on them returns KCP_ECLOSED, and kcp_listen
+/// and kcp_dial return KCP_EIO. The runtime cannot be restarted in the
+/// same process. Calling it again, or before anything started, is fine.
+///
+/// Returns 0.
+///
+/// Thread-safety: safe to call from any thread; calls racing with it on
+/// other threads either complete first or return KCP_ECLOSED/KCP_EIO.
+#[no_mangle]
+pub extern "C" fn kcp_runtime_shutdown() -> c_int {
+    guard("kcp_runtime_shutdown", code, || {
+        shutdown().map_err(runtime_fail)?;
         Ok(KCP_OK)
     })
 }

@@ -2,20 +2,17 @@
 //! (the library owns the socket, timers and threads), dialed, accepted or
 //! connected from a listener.
 
+use kcp_core::endpoint::SessionError;
+use kcp_core::runtime::{CloseReason, Error as RuntimeError, Session, Tags};
 use std::ffi::{c_char, c_int, c_void};
 use std::ptr;
-use std::sync::atomic::{AtomicPtr, Ordering};
-use std::sync::Arc;
-
-use kcp_core::endpoint::SessionError;
-use kcp_core::runtime::{CloseReason, Error as RuntimeError, Session};
 
 use crate::args::{text, timeout, write_addr};
 use crate::buffers::{bytes, bytes_mut};
 use crate::config::kcp_config;
 use crate::conn::kcp_conn_stats;
 use crate::error::{fail, runtime_fail, KCP_EAGAIN, KCP_EINVAL, KCP_OK};
-use crate::event::{self, kcp_event, Registry};
+use crate::event::{self, kcp_event};
 use crate::guard::{code, code_isize, guard, ignore};
 
 /// C's `size_t`.
@@ -35,26 +32,15 @@ type size_t = usize;
 /// another sends), except kcp_session_free, which must be the last call.
 #[allow(non_camel_case_types)]
 pub struct kcp_session {
-    session: Session,
-    userdata: AtomicPtr<c_void>,
-    /// The listener's table of handles, for sessions a listener gave out;
-    /// `None` for a dialed session (its events name only itself).
-    registry: Option<Arc<Registry>>,
+    /// Its tags hold this handle's address (the token events name it by)
+    /// and the application's userdata.
+    pub(crate) session: Session,
 }
 
 impl kcp_session {
     /// A new handle for `session`, owned by the caller.
-    pub(crate) fn into_raw(session: Session, registry: Option<Arc<Registry>>) -> *mut Self {
-        Box::into_raw(Box::new(Self {
-            session,
-            userdata: AtomicPtr::new(ptr::null_mut()),
-            registry,
-        }))
-    }
-
-    /// The application's pointer for this session.
-    pub(crate) fn userdata(&self) -> *mut c_void {
-        self.userdata.load(Ordering::Acquire)
+    pub(crate) fn into_raw(session: Session) -> *mut Self {
+        Box::into_raw(Box::new(Self { session }))
     }
 }
 
@@ -109,7 +95,8 @@ pub unsafe extern "C" fn kcp_dial(
         let settings = unsafe { (*config).settings() };
         let session = Session::dial(remote, settings).map_err(runtime_fail)?;
         // SAFETY: `out` is not NULL and writable (caller contract).
-        unsafe { out.write(kcp_session::into_raw(session, None)) };
+        // SAFETY: `out` is not NULL and writable (caller contract).
+        unsafe { out.write(event::adopt(session)) };
         Ok(KCP_OK)
     })
 }
@@ -136,18 +123,10 @@ pub unsafe extern "C" fn kcp_session_free(session: *mut kcp_session) {
         if session.is_null() {
             return Ok(());
         }
-        // SAFETY: not NULL and live (caller contract).
-        let h = unsafe { &*session };
-        if let Some(registry) = &h.registry {
-            // First out of the listener's table: a poll on another thread
-            // may be reading the handle's userdata through it right now
-            // (under the table's lock, which `forget` waits for), and
-            // cannot reach the handle afterwards.
-            registry.forget(h.session.id());
-        }
         // SAFETY: from Box::into_raw (kcp_session::into_raw), not yet
-        // freed; no other call is using it (caller contract) and the
-        // listener's table no longer names it, so this is the only access.
+        // freed, and no other call is using it (caller contract). Dropping
+        // the Session releases it under its endpoint's lock, which also
+        // forgets its tags: no event polled afterwards names this handle.
         drop(unsafe { Box::from_raw(session) });
         Ok(())
     })
@@ -160,8 +139,9 @@ pub unsafe extern "C" fn kcp_session_free(session: *mut kcp_session) {
 ///
 /// Returns `len`; KCP_EAGAIN if the queue is full and `timeout_ms` is 0
 /// (a KCP_EVENT_WRITABLE event follows when room appears); KCP_ETIMEDOUT
-/// if it stayed full; KCP_EMSGSIZE if the peer could never reassemble the
-/// message (more fragments than its receive window, or 255); KCP_ECLOSED
+/// if it stayed full; KCP_EMSGSIZE if the message is longer than the
+/// `max_message` setting, or the peer could never reassemble it (more
+/// fragments than its receive window, or 255); KCP_ECLOSED
 /// if the session is closed; KCP_EINVAL for a NULL handle or buffer, `len`
 /// 0, or a bad `timeout_ms`. Nothing is queued on failure.
 ///
@@ -285,6 +265,62 @@ pub unsafe extern "C" fn kcp_session_close(session: *mut kcp_session) -> c_int {
         let h = unsafe { handle(session) }?;
         h.session.close().map_err(runtime_fail)?;
         Ok(KCP_OK)
+    })
+}
+
+/// Ends the session at once, like ENet's `enet_peer_reset`: nothing queued
+/// is sent and there is no lingering; the peer learns of it by silence
+/// (the kcp-go format has no close message). Threads blocked on the
+/// session return KCP_ECLOSED at once, and a KCP_EVENT_CLOSED event
+/// (reason KCP_CLOSE_LOCAL) follows. Also ends a session still lingering
+/// after kcp_session_close. The handle stays valid: release it with
+/// kcp_session_free.
+///
+/// Returns 0; KCP_ECLOSED if the session had already ended; KCP_EINVAL
+/// for a NULL handle.
+///
+/// Thread-safety: safe to call from any thread, concurrently with any
+/// call on the handle but kcp_session_free.
+///
+/// # Safety
+/// `session` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn kcp_session_abort(session: *mut kcp_session) -> c_int {
+    guard("kcp_session_abort", code, || {
+        // SAFETY: forwarded caller contract.
+        let h = unsafe { handle(session) }?;
+        h.session.abort().map_err(runtime_fail)?;
+        Ok(KCP_OK)
+    })
+}
+
+/// The largest message this session can receive from a peer with the same
+/// settings: the `max_message` setting, or else what its receive window
+/// can reassemble (255 fragments at most: about 350 KB with the defaults).
+/// A receive buffer this large never gets KCP_ENOBUFS from such a peer.
+///
+/// Returns the size (> 0); KCP_EINVAL for a NULL handle or a session in
+/// stream mode (any buffer size works there); KCP_ECLOSED once the
+/// session has ended.
+///
+/// Thread-safety: safe to call from any thread, concurrently with any
+/// call on the handle but kcp_session_free.
+///
+/// # Safety
+/// `session` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn kcp_session_max_message(session: *const kcp_session) -> isize {
+    guard("kcp_session_max_message", code_isize, || {
+        // SAFETY: forwarded caller contract.
+        let h = unsafe { handle(session) }?;
+        if let Some(max) = h.session.max_message() {
+            return Ok(isize::try_from(max).unwrap_or(isize::MAX));
+        }
+        h.session.status().map_err(runtime_fail)?;
+        Err(fail(
+            KCP_EINVAL,
+            "a stream-mode session has no message size: any buffer works",
+        ))
     })
 }
 
@@ -415,7 +451,11 @@ pub unsafe extern "C" fn kcp_session_set_userdata(
     guard("kcp_session_set_userdata", ignore, || {
         // SAFETY: forwarded caller contract.
         let h = unsafe { handle(session) }?;
-        h.userdata.store(userdata, Ordering::Release);
+        let tags = Tags {
+            user: userdata as usize,
+            ..h.session.tags()
+        };
+        h.session.set_tags(tags).map_err(runtime_fail)?;
         Ok(())
     })
 }
@@ -436,7 +476,7 @@ pub unsafe extern "C" fn kcp_session_userdata(session: *const kcp_session) -> *m
         || {
             // SAFETY: forwarded caller contract.
             let h = unsafe { handle(session) }?;
-            Ok(h.userdata())
+            Ok(h.session.tags().user as *mut c_void)
         },
     )
 }
@@ -469,8 +509,10 @@ pub unsafe extern "C" fn kcp_session_poll(
             return Err(fail(KCP_EINVAL, "out is NULL"));
         }
         let timeout = timeout(timeout_ms)?;
-        let next = |left| h.session.poll_event(left);
-        match event::poll(timeout, next, |e| event::convert_own(session, h, e))? {
+        let next = |left| h.session.poll_event_tagged(left);
+        match event::poll(timeout, next, |e, tags| {
+            event::convert_own(session, e, tags)
+        })? {
             Some(event) => {
                 // SAFETY: not NULL and writable (caller contract).
                 unsafe { out.write(event) };

@@ -79,6 +79,8 @@ pub enum CloseReason {
     /// sessions were closed and its socket let go, while the I/O thread
     /// went on serving the others.
     Panic,
+    /// The runtime was shut down (`runtime::shutdown`).
+    Shutdown,
 }
 
 impl std::fmt::Display for CloseReason {
@@ -92,6 +94,7 @@ impl std::fmt::Display for CloseReason {
             Self::Panic => {
                 "internal error: a panic while handling its endpoint closed it (a bug in kcp-rs)"
             }
+            Self::Shutdown => "the runtime was shut down",
         })
     }
 }
@@ -109,6 +112,14 @@ pub enum SessionError {
     /// The id names no session of this endpoint (it was released).
     #[error("no such session")]
     Unknown,
+    /// The message is longer than the `max_message` setting.
+    #[error("the message is {len} bytes; max_message is {max}")]
+    MessageTooLarge {
+        /// The message's length.
+        len: usize,
+        /// The setting.
+        max: usize,
+    },
     /// The connection refused the call (for example, a message larger than
     /// the peer could reassemble).
     #[error(transparent)]
@@ -236,6 +247,21 @@ struct Slot {
     held: bool,
     /// Events waiting in the queue for this session.
     pending: u8,
+    /// The application's tags, set while the session is held.
+    tags: Tags,
+}
+
+/// Two numbers the application attaches to a session it holds, returned
+/// with each of its events: a handle to find it by, and a value of the
+/// application's own (the C API keeps its handle's address and the user's
+/// pointer here).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tags {
+    /// Nonzero once set. On an endpoint that [requires
+    /// tokens](Endpoint::require_tokens), a session's events wait for it.
+    pub token: usize,
+    /// Anything; 0 until set.
+    pub user: usize,
 }
 
 /// Sessions from one remote address.
@@ -258,6 +284,8 @@ pub struct Endpoint {
     /// A dialer's one remote; `None` for a listener.
     dialed: Option<SocketAddr>,
     accepting: bool,
+    /// Events of held sessions wait for their token (`require_tokens`).
+    tokens_required: bool,
     slots: Vec<Slot>,
     free: Vec<u32>,
     routes: HashMap<(SocketAddr, u32), SessionId>,
@@ -323,6 +351,7 @@ impl Endpoint {
             opener,
             dialed,
             accepting: true,
+            tokens_required: false,
             slots: Vec::new(),
             free: Vec::new(),
             routes: HashMap::new(),
@@ -641,6 +670,7 @@ impl Endpoint {
 
     fn raise(&mut self, id: SessionId, what: u8) {
         self.wake = true;
+        let tokens_required = self.tokens_required;
         let Some(slot) = self.slot_mut(id) else {
             return;
         };
@@ -649,9 +679,40 @@ impl Endpoint {
         }
         let was_pending = slot.pending != 0;
         slot.pending |= what;
-        if !was_pending {
+        // Without its token nobody could be told whom the event is about:
+        // it waits, recorded, until `set_tags` gives one.
+        let deferred = tokens_required && slot.tags.token == 0;
+        if !was_pending && !deferred {
             self.events.push_back(id);
         }
+    }
+
+    /// Every held session's events wait until it has a token (see
+    /// [`set_tags`](Self::set_tags)): a caller that takes a session and
+    /// then registers it can never be overtaken by an event about it
+    /// reaching another thread first.
+    pub fn require_tokens(&mut self) {
+        self.tokens_required = true;
+    }
+
+    /// Sets a held session's tags; events deferred for want of a token are
+    /// queued now.
+    pub fn set_tags(&mut self, id: SessionId, tags: Tags) -> Result<(), SessionError> {
+        let required = self.tokens_required;
+        let slot = self.slot_mut(id).ok_or(SessionError::Unknown)?;
+        let was_deferred = required && slot.tags.token == 0;
+        slot.tags = tags;
+        let now_deferred = required && tags.token == 0;
+        if was_deferred && !now_deferred && slot.pending != 0 {
+            self.events.push_back(id);
+            self.wake = true;
+        }
+        Ok(())
+    }
+
+    /// A session's tags (zero for one unknown or released).
+    pub fn tags(&self, id: SessionId) -> Tags {
+        self.slot_ref(id).map(|s| s.tags).unwrap_or_default()
     }
 
     /// The next event, if any: accepted sessions first (each one is handed
@@ -726,6 +787,7 @@ impl Endpoint {
                     state: State::Free,
                     held: false,
                     pending: 0,
+                    tags: Tags::default(),
                 });
                 (self.slots.len() - 1) as u32
             }
@@ -797,7 +859,14 @@ impl Endpoint {
         data: &[u8],
         out: &mut O,
     ) -> Result<usize, SessionError> {
+        let max = self.config.max_message;
         let live = self.usable(id)?;
+        if max > 0 && data.len() > max && !live.conn.arq().is_stream() {
+            return Err(SessionError::MessageTooLarge {
+                len: data.len(),
+                max,
+            });
+        }
         if live.conn.wait_snd() >= usize::from(live.conn.arq().snd_wnd()) {
             live.write_blocked = true;
             return Err(SessionError::WouldBlock);
@@ -861,6 +930,41 @@ impl Endpoint {
     /// Size of the next message, if one is complete.
     pub fn peek_size(&self, id: SessionId) -> Option<usize> {
         self.live_ref(id).and_then(|l| l.conn.peek_size())
+    }
+
+    /// The largest message this session can receive from a peer with the
+    /// same settings: `max_message` if set, else what its receive window
+    /// reassembles (at most 255 fragments of one segment's payload). A
+    /// receive buffer this large never meets a message too big for it.
+    /// `None` once the session has ended, or in stream mode (any buffer
+    /// size works there).
+    pub fn max_message(&self, id: SessionId) -> Option<usize> {
+        let live = self.live_ref(id)?;
+        let arq = live.conn.arq();
+        if arq.is_stream() {
+            return None;
+        }
+        let window = usize::from(arq.rcv_wnd()).clamp(1, crate::arq::MAX_FRAGMENTS);
+        let reassembled = arq.mss() * window;
+        Some(match self.config.max_message {
+            0 => reassembled,
+            max => max.min(reassembled),
+        })
+    }
+
+    /// Ends a session at once (ENet's `enet_peer_reset`): nothing queued is
+    /// sent, no lingering; the peer learns of it by silence. Threads blocked
+    /// on it return `Closed(Local)`, and a held session gets its CLOSED
+    /// event. Also ends one lingering after [`close`](Self::close).
+    pub fn abort(&mut self, id: SessionId) -> Result<(), SessionError> {
+        match self.slot_ref(id).map(|s| &s.state) {
+            Some(State::Live(_)) => {
+                self.end(id, CloseReason::Local);
+                Ok(())
+            }
+            Some(State::Closed(reason)) => Err(SessionError::Closed(*reason)),
+            _ => Err(SessionError::Unknown),
+        }
     }
 
     /// `Ok` while the session can be used, else why not.
@@ -929,20 +1033,22 @@ impl Endpoint {
         };
         slot.held = false;
         slot.pending = 0;
+        slot.tags = Tags::default();
         if matches!(slot.state, State::Closed(_)) {
             self.vacate(id);
         }
     }
 
-    /// After a panic while handling this endpoint: stops accepting and ends
-    /// every session at once with [`CloseReason::Panic`], sending nothing
-    /// (the state that panicked may be inconsistent), so every waiter and
-    /// event poller hears of it.
-    pub fn abandon_all(&mut self) {
+    /// Stops accepting and ends every session at once with `reason`,
+    /// sending nothing, so every waiter and event poller hears of it: after
+    /// a panic while handling this endpoint ([`CloseReason::Panic`]: the
+    /// state that panicked may be inconsistent), or when the runtime shuts
+    /// down ([`CloseReason::Shutdown`]).
+    pub fn abandon_all(&mut self, reason: CloseReason) {
         self.accepting = false;
         let ids: Vec<SessionId> = self.routes.values().copied().collect();
         for id in ids.into_iter().chain(std::mem::take(&mut self.backlog)) {
-            self.end(id, CloseReason::Panic);
+            self.end(id, reason);
         }
         self.wake = true;
     }
@@ -1021,6 +1127,7 @@ impl Endpoint {
             slot.state = State::Free;
             slot.generation = slot.generation.wrapping_add(1);
             slot.pending = 0;
+            slot.tags = Tags::default();
             self.free.push(id.index() as u32);
         }
     }

@@ -617,3 +617,86 @@ fn default_keepalive_keeps_a_quiet_pair_alive_past_the_idle_timeout() {
     net.run(50);
     assert_eq!(net.recv(addr(SERVER), s).unwrap(), b"still here");
 }
+
+#[test]
+fn abort_ends_a_session_at_once_and_sends_nothing() {
+    let cfg = config(&[]);
+    let (mut net, c) = server_and_client(&cfg, &cfg);
+    net.send(addr(5000), c, b"x").unwrap();
+    net.run(20);
+    let s = net.ep(addr(SERVER)).accept().unwrap();
+    net.recv(addr(SERVER), s).unwrap();
+    // Queue data, then abort before it could go: nothing is sent.
+    net.blackhole.push(addr(5000));
+    net.send(addr(SERVER), s, &[7; 3000]).unwrap();
+    net.wire.clear();
+    net.with(addr(SERVER), |e, _, out| {
+        e.abort(s).unwrap();
+        e.flush_input(2_000, out);
+    });
+    assert!(net.wire.is_empty(), "abort sent {:?}", net.wire.len());
+    assert!(matches!(
+        net.ep(addr(SERVER)).status(s),
+        Err(SessionError::Closed(CloseReason::Local))
+    ));
+    assert_eq!(
+        net.events(addr(SERVER)),
+        vec![Event::Closed(s, CloseReason::Local)]
+    );
+    assert!(matches!(
+        net.ep(addr(SERVER)).abort(s),
+        Err(SessionError::Closed(CloseReason::Local))
+    ));
+    assert_eq!(net.ep(addr(SERVER)).live_sessions(), 0);
+    // A lingering close is cut short the same way.
+    net.send(addr(5000), c, &[1; 3000]).unwrap();
+    net.with(addr(5000), |e, now, out| e.close(now, c, out))
+        .unwrap();
+    assert_eq!(net.ep(addr(5000)).live_sessions(), 1, "lingering");
+    net.ep(addr(5000)).abort(c).unwrap();
+    assert_eq!(net.ep(addr(5000)).live_sessions(), 0);
+}
+
+#[test]
+fn max_message_refuses_longer_sends_and_sizes_receive_buffers() {
+    let (mut net, c) = server_and_client(&config(&[]), &config(&[("max_message", "1000")]));
+    assert!(matches!(
+        net.send(addr(5000), c, &[0; 1001]),
+        Err(SessionError::MessageTooLarge {
+            len: 1001,
+            max: 1000
+        })
+    ));
+    assert!(matches!(net.send(addr(5000), c, &[0; 1000]), Ok(1000)));
+    assert_eq!(net.ep(addr(5000)).max_message(c), Some(1000));
+    // Unset: what the receive window (128 here) can reassemble.
+    net.run(20);
+    let s = net.ep(addr(SERVER)).accept().unwrap();
+    let mss = net.ep(addr(SERVER)).live_ref(s).unwrap().conn.arq().mss();
+    assert_eq!(net.ep(addr(SERVER)).max_message(s), Some(mss * 128));
+    // Stream mode has no messages: any buffer works.
+    let stream = config(&[("stream", "1"), ("max_message", "1000")]);
+    let (mut net, c) = server_and_client(&stream, &stream);
+    assert!(matches!(net.send(addr(5000), c, &[0; 5000]), Ok(5000)));
+    assert_eq!(net.ep(addr(5000)).max_message(c), None);
+}
+
+#[test]
+fn with_tokens_required_a_sessions_events_wait_for_its_token() {
+    let cfg = config(&[]);
+    let (mut net, c) = server_and_client(&cfg, &cfg);
+    net.ep(addr(SERVER)).require_tokens();
+    net.send(addr(5000), c, b"first").unwrap();
+    net.run(20);
+    let server = net.ep(addr(SERVER));
+    let s = server.accept().unwrap();
+    assert!(server.is_readable(s));
+    // Another thread polling now must not see an event it cannot name.
+    assert_eq!(server.poll_event(), None);
+    server.set_tags(s, Tags { token: 7, user: 9 }).unwrap();
+    assert_eq!(server.poll_event(), Some(Event::Readable(s)));
+    assert_eq!(server.tags(s), Tags { token: 7, user: 9 });
+    // Released sessions lose their tags.
+    net.with(addr(SERVER), |e, now, out| e.release(now, s, out));
+    assert_eq!(net.ep(addr(SERVER)).tags(s), Tags::default());
+}

@@ -9,7 +9,9 @@ use std::collections::{BinaryHeap, HashMap};
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, RawFd};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use mio::unix::SourceFd;
@@ -49,12 +51,16 @@ enum Command {
     Add(Arc<Shared>),
     Arm(usize, u64),
     Retire(usize),
+    /// End every endpoint's sessions and exit the thread.
+    Shutdown,
 }
 
 /// How other threads talk to an I/O thread.
 pub(crate) struct DriverHandle {
     commands: Mutex<Vec<Command>>,
     waker: Waker,
+    /// The thread has exited: commands are dropped.
+    stopped: AtomicBool,
 }
 
 thread_local! {
@@ -67,6 +73,9 @@ thread_local! {
 
 impl DriverHandle {
     fn send(&self, command: Command) {
+        if self.stopped.load(Ordering::Acquire) {
+            return;
+        }
         let first = {
             let mut commands = self.commands.lock().unwrap_or_else(|e| e.into_inner());
             commands.push(command);
@@ -93,21 +102,33 @@ impl DriverHandle {
     pub fn retire(&self, token: usize) {
         self.send(Command::Retire(token));
     }
+
+    /// Ends every session this thread serves ([`CloseReason::Shutdown`])
+    /// and makes the thread exit; join it afterwards.
+    pub fn shut_down(&self) {
+        self.send(Command::Shutdown);
+    }
+}
+
+/// Whether the calling thread is an I/O thread.
+pub(crate) fn on_io_thread() -> bool {
+    RUNNING_DRIVER.with(|d| d.get()) != 0
 }
 
 /// Starts an I/O thread.
-pub(crate) fn spawn(name: String) -> std::io::Result<Arc<DriverHandle>> {
+pub(crate) fn spawn(name: String) -> std::io::Result<(Arc<DriverHandle>, JoinHandle<()>)> {
     let poll = Poll::new()?;
     let waker = Waker::new(poll.registry(), WAKER)?;
     let handle = Arc::new(DriverHandle {
         commands: Mutex::new(Vec::new()),
         waker,
+        stopped: AtomicBool::new(false),
     });
     let theirs = handle.clone();
-    std::thread::Builder::new()
+    let thread = std::thread::Builder::new()
         .name(name)
         .spawn(move || Driver::new(poll, theirs).run())?;
-    Ok(handle)
+    Ok((handle, thread))
 }
 
 struct Driver {
@@ -122,6 +143,8 @@ struct Driver {
     /// Emptied batches, for the next socket that refuses.
     spare_batches: Vec<SendBatch>,
     spare_commands: Vec<Command>,
+    /// A shutdown was asked for.
+    stopping: bool,
 }
 
 impl Driver {
@@ -136,6 +159,7 @@ impl Driver {
             parked: HashMap::new(),
             spare_batches: Vec::new(),
             spare_commands: Vec::new(),
+            stopping: false,
         }
     }
 
@@ -154,6 +178,10 @@ impl Driver {
             // Until none are left: taking an endpoint on reads its socket,
             // which may give this thread commands without waking it.
             while self.take_commands() {}
+            if self.stopping {
+                self.end_everything();
+                return;
+            }
             let mut timeout = self
                 .timers
                 .peek()
@@ -232,6 +260,7 @@ impl Driver {
                 }
                 Command::Arm(token, at) => self.timers.push(Reverse((at, token))),
                 Command::Retire(token) => self.stop_serving(token),
+                Command::Shutdown => self.stopping = true,
             }
         }
         self.spare_commands = commands;
@@ -289,11 +318,30 @@ impl Driver {
         // If even closing panics, the sessions stay as they are; their
         // socket is let go all the same.
         let _ = catch_unwind(AssertUnwindSafe(|| {
-            inner.ep.abandon_all();
+            inner.ep.abandon_all(crate::endpoint::CloseReason::Panic);
             shared.settle(&mut inner);
         }));
         shared.release(inner);
         self.stop_serving(shared.token);
+    }
+
+    /// Shutdown: ends every session of every endpoint served here (waking
+    /// their waiters and raising CLOSED events), lets go of the sockets,
+    /// and refuses commands from now on.
+    fn end_everything(&mut self) {
+        self.handle.stopped.store(true, Ordering::Release);
+        let tokens: Vec<usize> = self.endpoints.keys().copied().collect();
+        for token in tokens {
+            if let Some(shared) = self.endpoints.get(&token).cloned() {
+                let mut inner = shared.lock();
+                let _ = catch_unwind(AssertUnwindSafe(|| {
+                    inner.ep.abandon_all(crate::endpoint::CloseReason::Shutdown);
+                    shared.settle(&mut inner);
+                }));
+                shared.release(inner);
+            }
+            self.stop_serving(token);
+        }
     }
 
     /// Forgets an endpoint and deregisters its socket.

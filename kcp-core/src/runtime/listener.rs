@@ -10,7 +10,7 @@ use super::session::Session;
 use super::shared::Shared;
 use super::{socket, Error, Event};
 use crate::config::Config;
-use crate::endpoint::{Endpoint, EndpointStats, SessionError};
+use crate::endpoint::{Endpoint, EndpointStats, SessionError, Tags};
 
 /// A UDP socket that accepts KCP sessions. Thread-safe (`Send + Sync`):
 /// one thread may accept while others use the sessions. Dropping it is
@@ -70,6 +70,26 @@ impl Listener {
         poll_event(&self.shared, timeout)
     }
 
+    /// [`poll_event`](Self::poll_event), with the [`Tags`] the event's
+    /// session had when the event was taken (zero for ACCEPTED): a caller
+    /// that keeps its own handle for each session finds it without a table
+    /// of its own.
+    pub fn poll_event_tagged(
+        &self,
+        timeout: Option<Duration>,
+    ) -> Result<Option<(Event, Tags)>, Error> {
+        poll_event_tagged(&self.shared, timeout)
+    }
+
+    /// From now on, the events of a session this listener hands out wait
+    /// until the session has a token ([`Session::set_tags`]). A caller that
+    /// accepts on one thread while another polls then loses nothing: no
+    /// event about a session can be taken before the accepting thread has
+    /// registered it. Call it before the first accept.
+    pub fn require_tokens(&self) {
+        self.shared.lock().ep.require_tokens();
+    }
+
     /// A descriptor that is readable while [`poll_event`](Self::poll_event)
     /// has something; for epoll, select or asyncio. Owned by the listener;
     /// created on the first call (which fails only if the process is out
@@ -92,6 +112,12 @@ impl Listener {
     /// What the listener dropped and admitted.
     pub fn stats(&self) -> EndpointStats {
         self.shared.lock().ep.stats()
+    }
+
+    /// Sessions open now (accepted or not yet, and connected), lingering
+    /// ones included.
+    pub fn live_sessions(&self) -> usize {
+        self.shared.lock().ep.live_sessions()
     }
 
     /// Datagrams the socket would not take (a full send buffer).
@@ -117,8 +143,25 @@ pub(crate) fn poll_event(
     shared: &Arc<Shared>,
     timeout: Option<Duration>,
 ) -> Result<Option<Event>, Error> {
+    Ok(poll_event_tagged(shared, timeout)?.map(|(event, _)| event))
+}
+
+/// Events of the endpoint behind `shared`, each with the tags its session
+/// had when the event was taken (zero for ACCEPTED).
+pub(crate) fn poll_event_tagged(
+    shared: &Arc<Shared>,
+    timeout: Option<Duration>,
+) -> Result<Option<(Event, Tags)>, Error> {
     let event = shared.wait_for(timeout, |ep, _, _| match ep.poll_event() {
-        Some(event) => Ok(event),
+        Some(event) => {
+            let tags = match event {
+                crate::endpoint::Event::Accepted(_) => Tags::default(),
+                crate::endpoint::Event::Readable(id)
+                | crate::endpoint::Event::Writable(id)
+                | crate::endpoint::Event::Closed(id, _) => ep.tags(id),
+            };
+            Ok((event, tags))
+        }
         // Closed, its sessions finished (their CLOSED events delivered
         // first), nothing pending: a poller blocked forever returns.
         None if ep.is_listener_done() => Err(SessionError::Closed(
@@ -132,11 +175,13 @@ pub(crate) fn poll_event(
         Err(e) if e.is_would_block() => return Ok(None),
         Err(e) => return Err(e),
     };
+    let (event, tags) = event;
     use crate::endpoint::Event as E;
-    Ok(Some(match event {
+    let event = match event {
         E::Accepted(id) => Event::Accepted(Session::new(shared.clone(), id, false)),
         E::Readable(id) => Event::Readable(id),
         E::Writable(id) => Event::Writable(id),
         E::Closed(id, reason) => Event::Closed(id, reason),
-    }))
+    };
+    Ok(Some((event, tags)))
 }

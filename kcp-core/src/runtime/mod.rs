@@ -45,10 +45,11 @@ pub use listener::Listener;
 pub use session::Session;
 pub use sys::MAX_DATAGRAM;
 
-pub use crate::endpoint::{CloseReason, EndpointStats, SessionId};
+pub use crate::endpoint::{CloseReason, EndpointStats, SessionId, Tags};
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::JoinHandle;
 
 use driver::DriverHandle;
 
@@ -82,11 +83,17 @@ pub(crate) mod clock {
 
 struct Runtime {
     drivers: Vec<Arc<DriverHandle>>,
+    /// Joined by [`shutdown`].
+    threads: Mutex<Vec<JoinHandle<()>>>,
     next_driver: AtomicUsize,
     next_token: AtomicUsize,
 }
 
 static RUNTIME: OnceLock<Result<Runtime, String>> = OnceLock::new();
+
+/// Whether [`shutdown`] was called. Held while an endpoint is handed to an
+/// I/O thread, so none can slip in after the threads were told to stop.
+static SHUT_DOWN: Mutex<bool> = Mutex::new(false);
 
 /// Starts the runtime with `n` I/O threads (1..=64) now. Only before the
 /// first listener or session exists (which starts it with the environment
@@ -112,15 +119,49 @@ pub fn set_io_threads(n: usize) -> Result<(), Error> {
 }
 
 fn start_runtime(n: usize) -> Result<Runtime, String> {
-    let drivers = (0..n)
+    let (drivers, threads) = (0..n)
         .map(|i| driver::spawn(format!("kcp-io-{i}")))
-        .collect::<Result<Vec<_>, _>>()
+        .collect::<Result<(Vec<_>, Vec<_>), _>>()
         .map_err(|e| format!("cannot start the I/O threads: {e}"))?;
     Ok(Runtime {
         drivers,
+        threads: Mutex::new(threads),
         next_driver: AtomicUsize::new(0),
         next_token: AtomicUsize::new(0),
     })
+}
+
+/// Shuts the runtime down for good: every listener and session of the
+/// process ends at once ([`CloseReason::Shutdown`]: blocked calls return,
+/// CLOSED events are raised, nothing queued is sent), and the I/O threads
+/// are joined, so none is left running at `dlclose` or exit. The handles
+/// stay valid, to be dropped; every other call on them fails with
+/// `Closed`. Listeners and sessions made afterwards fail with
+/// [`Error::Runtime`]. Idempotent. Refused on an I/O thread, which cannot
+/// join itself (no user code runs there).
+pub fn shutdown() -> Result<(), Error> {
+    if driver::on_io_thread() {
+        return Err(Error::Runtime(
+            "shutdown cannot be called from an I/O thread".into(),
+        ));
+    }
+    let mut shut = SHUT_DOWN.lock().unwrap_or_else(|e| e.into_inner());
+    *shut = true;
+    let Some(Ok(rt)) = RUNTIME.get() else {
+        return Ok(());
+    };
+    for driver in &rt.drivers {
+        driver.shut_down();
+    }
+    let threads = std::mem::take(&mut *rt.threads.lock().unwrap_or_else(|e| e.into_inner()));
+    for thread in threads {
+        // A thread that panicked outside any endpoint has nothing left to
+        // clean up.
+        let _ = thread.join();
+    }
+    // Held until joined: a second caller returns once the threads are gone.
+    drop(shut);
+    Ok(())
 }
 
 fn runtime() -> Result<&'static Runtime, Error> {
@@ -140,12 +181,19 @@ fn start(
     ep: crate::endpoint::Endpoint,
     socket: std::net::UdpSocket,
 ) -> Result<Arc<shared::Shared>, Error> {
+    let shut = SHUT_DOWN.lock().unwrap_or_else(|e| e.into_inner());
+    if *shut {
+        return Err(Error::Runtime(
+            "the runtime has been shut down (kcp_runtime_shutdown)".into(),
+        ));
+    }
     let rt = runtime()?;
     let i = rt.next_driver.fetch_add(1, Ordering::Relaxed) % rt.drivers.len();
     let token = rt.next_token.fetch_add(1, Ordering::Relaxed);
     let driver = rt.drivers[i].clone();
     let shared = Arc::new(shared::Shared::new(ep, socket, token, driver.clone())?);
     driver.add(shared.clone());
+    drop(shut);
     Ok(shared)
 }
 

@@ -9,7 +9,7 @@ use super::shared::Shared;
 use super::{socket, Error, Event};
 use crate::config::Config;
 use crate::conn::ConnStats;
-use crate::endpoint::{Endpoint, EndpointStats, SessionError, SessionId};
+use crate::endpoint::{Endpoint, EndpointStats, SessionError, SessionId, Tags};
 
 /// One KCP session. Thread-safe (`Send + Sync`): one thread may block in
 /// `recv` while another sends. Dropping it releases it, closing it
@@ -100,6 +100,35 @@ impl Session {
         Ok(())
     }
 
+    /// Ends the session at once (ENet's `enet_peer_reset`): nothing queued
+    /// is sent and there is no lingering; the peer learns of it by silence.
+    /// Threads blocked on the session return `Closed` at once. Also ends a
+    /// session still lingering after [`close`](Self::close).
+    pub fn abort(&self) -> Result<(), Error> {
+        let id = self.id;
+        self.shared.run(|ep, _, _| ep.abort(id))?;
+        Ok(())
+    }
+
+    /// The largest message this session can receive from a peer with the
+    /// same settings (`max_message`, or what the receive window
+    /// reassembles): a receive buffer this large is always enough. `None`
+    /// in stream mode (any buffer works) and once the session has ended.
+    pub fn max_message(&self) -> Option<usize> {
+        self.shared.lock().ep.max_message(self.id)
+    }
+
+    /// Attaches the caller's [`Tags`] to the session; events about it carry
+    /// them ([`Listener::poll_event_tagged`](super::Listener::poll_event_tagged)).
+    pub fn set_tags(&self, tags: Tags) -> Result<(), Error> {
+        Ok(self.shared.lock().ep.set_tags(self.id, tags)?)
+    }
+
+    /// The session's [`Tags`] (zero until set).
+    pub fn tags(&self) -> Tags {
+        self.shared.lock().ep.tags(self.id)
+    }
+
     /// `Ok` while the session is usable, else why not.
     pub fn status(&self) -> Result<(), Error> {
         Ok(self.shared.lock().ep.status(self.id)?)
@@ -158,6 +187,17 @@ impl Session {
             return Err(Error::NotOwner);
         }
         super::listener::poll_event(&self.shared, timeout)
+    }
+
+    /// [`poll_event`](Self::poll_event) with the session's [`Tags`].
+    pub fn poll_event_tagged(
+        &self,
+        timeout: Option<Duration>,
+    ) -> Result<Option<(Event, Tags)>, Error> {
+        if !self.owns_endpoint {
+            return Err(Error::NotOwner);
+        }
+        super::listener::poll_event_tagged(&self.shared, timeout)
     }
 
     /// A dialed session's event descriptor (see `Listener::event_fd`).

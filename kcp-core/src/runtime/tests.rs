@@ -462,25 +462,32 @@ fn closing_a_listener_wakes_a_blocked_poller() {
 /// even while unacknowledged data lingers (before, it waited out `linger`).
 #[test]
 fn closing_a_session_wakes_a_blocked_reader_while_data_lingers() {
-    // A peer that never answers: the sent message lingers unacknowledged.
+    let (_, woken_after) = reader_woken_by(Session::close);
+    assert!(
+        woken_after < Duration::from_secs(1),
+        "woken after {woken_after:?} (linger is 5 s)"
+    );
+}
+
+/// A session to a peer that never answers, with a message lingering
+/// unacknowledged and a thread blocked in `recv`, which `end` must wake
+/// with `Closed(Local)`. Returns the session and how long the wake took.
+fn reader_woken_by(end: impl Fn(&Session) -> Result<(), Error>) -> (Session, Duration) {
     let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
     let session = Session::dial(&silent.local_addr().unwrap().to_string(), &config(&[])).unwrap();
     session.send(b"never acknowledged", WAIT).unwrap();
-    std::thread::scope(|scope| {
+    let woken_after = std::thread::scope(|scope| {
         let reader = scope.spawn(|| session.recv(&mut [0u8; 64], WAIT));
         until_blocked(session.shared());
-        let closed_at = Instant::now();
-        session.close().unwrap();
+        let ended_at = Instant::now();
+        end(&session).unwrap();
         match reader.join().unwrap() {
             Err(Error::Session(SessionError::Closed(CloseReason::Local))) => {}
             other => panic!("the reader got {other:?}"),
         }
-        assert!(
-            closed_at.elapsed() < Duration::from_secs(1),
-            "woken after {:?} (linger is 5 s)",
-            closed_at.elapsed()
-        );
+        ended_at.elapsed()
     });
+    (session, woken_after)
 }
 
 /// Lifts the injected "socket full" fault when dropped (also on a failed
@@ -546,4 +553,81 @@ fn a_full_socket_stalls_no_other_endpoint_and_resumes_when_writable() {
     assert!(buf[..n] == big[..], "the big message arrived changed");
     full_client.send(b"after", WAIT).unwrap();
     assert_eq!(recv_vec(&full_server), b"after");
+}
+
+/// Issue 9: `abort` ends a session at once, waking a blocked reader, with
+/// no lingering even while data waits unacknowledged.
+#[test]
+fn aborting_a_session_wakes_a_blocked_reader_and_ends_it_at_once() {
+    let (session, _) = reader_woken_by(Session::abort);
+    assert!(session.stats().is_err(), "the session still exists");
+    match session.poll_event(WAIT) {
+        Ok(Some(Event::Closed(_, CloseReason::Local))) => {}
+        other => panic!("expected CLOSED, got {other:?}"),
+    }
+    assert!(matches!(
+        session.abort(),
+        Err(Error::Session(SessionError::Closed(CloseReason::Local)))
+    ));
+}
+
+/// Issue 9: with one thread accepting and another polling, every accepted
+/// session's first READABLE reaches the poller carrying the token the
+/// accepting thread set (before, an event taken between the accept and
+/// the registration was dropped by the C API).
+#[test]
+fn accepting_and_polling_on_two_threads_loses_no_event() {
+    const CLIENTS: usize = 64;
+    let cfg = config(&[("sessions_per_addr", "100")]);
+    let listener = Listener::bind("127.0.0.1:0", &cfg).unwrap();
+    listener.require_tokens();
+    let dialer = Listener::bind("127.0.0.1:0", &cfg).unwrap();
+    let addr = listener.local_addr().to_string();
+    let clients: Vec<Session> = (0..CLIENTS)
+        .map(|_| dialer.connect(&addr).unwrap())
+        .collect();
+    // Sessions go to whichever thread takes them first (accept, or an
+    // ACCEPTED event); each adopts its own under the next token.
+    let adopted = std::sync::atomic::AtomicUsize::new(0);
+    let adopt = |s: Session| {
+        let token = adopted.fetch_add(1, std::sync::atomic::Ordering::AcqRel) + 1;
+        // Widens the window in which an event could overtake the tagging.
+        std::thread::yield_now();
+        s.set_tags(Tags { token, user: 0 }).unwrap();
+        s
+    };
+    std::thread::scope(|scope| {
+        let acceptor = scope.spawn(|| {
+            let mut held = Vec::new();
+            while adopted.load(std::sync::atomic::Ordering::Acquire) < CLIENTS {
+                match listener.accept(Some(Duration::from_millis(10))) {
+                    Ok(s) => held.push(adopt(s)),
+                    Err(Error::TimedOut) => {}
+                    Err(e) => panic!("accept: {e}"),
+                }
+            }
+            held
+        });
+        let poller = scope.spawn(|| {
+            let mut held = Vec::new();
+            let mut readable = std::collections::HashSet::new();
+            while readable.len() < CLIENTS {
+                match listener.poll_event_tagged(WAIT).unwrap() {
+                    Some((Event::Accepted(s), _)) => held.push(adopt(s)),
+                    Some((Event::Readable(_), tags)) => {
+                        assert_ne!(tags.token, 0, "an event with no token to name");
+                        readable.insert(tags.token);
+                    }
+                    Some(_) => {}
+                    None => panic!("events lost: {} of {CLIENTS} seen", readable.len()),
+                }
+            }
+            held
+        });
+        for c in &clients {
+            c.send(b"hello", WAIT).unwrap();
+        }
+        poller.join().unwrap();
+        acceptor.join().unwrap();
+    });
 }
