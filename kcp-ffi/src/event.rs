@@ -99,10 +99,17 @@ pub(crate) fn adopt(session: Session) -> *mut kcp_session {
     // The session was handed out this instant and cannot have ended in a
     // way that forgets it (it is held), so this only fails on a bug.
     let _ = h.session.set_tags(Tags {
+        // `as` exposes the provenance, so the pointer can be rebuilt.
         token: handle as usize,
         user: 0,
     });
     handle
+}
+
+/// The application's pointer kept in `tags` (kcp_session_set_userdata
+/// stored it as an integer; the library never dereferences it).
+pub(crate) fn user_pointer(tags: Tags) -> *mut c_void {
+    tags.user as *mut c_void
 }
 
 /// The C form of a listener's event; `None` for one about a session whose
@@ -111,7 +118,7 @@ pub(crate) fn convert(event: Event, tags: Tags) -> Option<kcp_event> {
     let named = |kind, reason| {
         (tags.token != 0).then(|| {
             let handle = tags.token as *mut kcp_session;
-            kcp_event::new(kind, reason, handle, tags.user as *mut c_void)
+            kcp_event::new(kind, reason, handle, user_pointer(tags))
         })
     };
     match event {
@@ -137,12 +144,7 @@ pub(crate) fn convert_own(handle: *mut kcp_session, event: Event, tags: Tags) ->
         Event::Writable(_) => (KCP_EVENT_WRITABLE, 0),
         Event::Closed(_, reason) => (KCP_EVENT_CLOSED, close_reason_code(reason)),
     };
-    Some(kcp_event::new(
-        kind,
-        reason,
-        handle,
-        tags.user as *mut c_void,
-    ))
+    Some(kcp_event::new(kind, reason, handle, user_pointer(tags)))
 }
 
 /// Waits up to `timeout` for the next event that `convert` keeps: `next`

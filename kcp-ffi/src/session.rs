@@ -476,7 +476,7 @@ pub unsafe extern "C" fn kcp_session_userdata(session: *const kcp_session) -> *m
         || {
             // SAFETY: forwarded caller contract.
             let h = unsafe { handle(session) }?;
-            Ok(h.session.tags().user as *mut c_void)
+            Ok(event::user_pointer(h.session.tags()))
         },
     )
 }
