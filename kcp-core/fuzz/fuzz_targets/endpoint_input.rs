@@ -7,20 +7,23 @@
 //! every datagram must be refused). The rest is records: source port
 //! (1 byte, 16 addresses), an action byte, u16 LE length, bytes. Action
 //! bits: 0 accept one session, 1 release the oldest accepted, 2 advance
-//! the clock by a second, 3 close the listener, 4 write a KCP segment
-//! header with the fuzzer's conv (low byte of the action) and sn 0 in
-//! front of the bytes.
+//! the clock by a second, 3 close the listener, 4 write a KCP PUSH header
+//! with the fuzzer's conv (low byte of the action), sn 0 and the bytes'
+//! true length in front of them (a well-formed first datagram, which may
+//! open a session), 5 abort the newest accepted, 6 tag the newest accepted.
+//! When the first byte has bit 1 set, the listener requires tokens.
 //!
 //! Checked: nothing panics; live sessions never exceed max_sessions; under
 //! the unknown key no session is ever created and every datagram is
 //! counted as a crypt error; counters never go down and account for every
-//! datagram.
+//! datagram; a datagram that does not parse as KCP never opens a session;
+//! with tokens required, no event names a session without a token.
 #![no_main]
 
 use std::net::SocketAddr;
 
 use kcp_core::config::Config;
-use kcp_core::endpoint::{Endpoint, SessionId};
+use kcp_core::endpoint::{Endpoint, Event, SessionId, Tags};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -37,6 +40,10 @@ fuzz_target!(|data: &[u8]| {
         config.set("key", "a key the input was never sealed with").unwrap();
     }
     let mut ep = Endpoint::listener(&config).unwrap();
+    let tokens = first & 2 != 0;
+    if tokens {
+        ep.require_tokens();
+    }
     let mut now = 1_000u64;
     let mut accepted: Vec<SessionId> = Vec::new();
     let mut fed = 0u64;
@@ -50,6 +57,7 @@ fuzz_target!(|data: &[u8]| {
             let mut header = [0u8; 24];
             header[..4].copy_from_slice(&u32::from(action).to_le_bytes());
             header[4] = 81;
+            header[20..24].copy_from_slice(&(take as u32).to_le_bytes());
             datagram.extend_from_slice(&header);
         }
         datagram.extend_from_slice(&rest[..take]);
@@ -59,7 +67,13 @@ fuzz_target!(|data: &[u8]| {
         }
         let from = SocketAddr::from(([10, 0, 0, 1], 4000 + u16::from(port % 16)));
         let before = ep.stats();
+        let opened = kcp_core::endpoint::route(&datagram).is_some()
+            && kcp_core::endpoint::admissible(&datagram, 256, false).is_ok();
+        let live_before = ep.live_sessions();
         ep.handle_datagram(now, from, &mut datagram, &mut out);
+        if !sealed && !opened {
+            assert!(ep.live_sessions() <= live_before, "a malformed datagram opened a session");
+        }
         fed += 1;
         ep.flush_input(now, &mut out);
         ep.handle_timeout(now, &mut out);
@@ -75,7 +89,30 @@ fuzz_target!(|data: &[u8]| {
         if action & 8 != 0 {
             ep.close_listener(now, &mut out);
         }
-        while ep.poll_event().is_some() {}
+        if action & 32 != 0 {
+            if let Some(id) = accepted.pop() {
+                let _ = ep.abort(id);
+                ep.release(now, id, &mut out);
+            }
+        }
+        if action & 64 != 0 {
+            if let Some(&id) = accepted.last() {
+                let token = accepted.len();
+                let _ = ep.set_tags(id, Tags { token, user: 0 });
+            }
+        }
+        while let Some(event) = ep.poll_event() {
+            let named = match event {
+                Event::Accepted(id) => {
+                    accepted.push(id);
+                    None
+                }
+                Event::Readable(id) | Event::Writable(id) | Event::Closed(id, _) => Some(id),
+            };
+            if let (true, Some(id)) = (tokens, named) {
+                assert_ne!(ep.tags(id).token, 0, "an event for a session without a token");
+            }
+        }
         let after = ep.stats();
         assert!(after.datagrams_in == before.datagrams_in + 1);
         assert!(after.crypt_errors >= before.crypt_errors && after.accepted >= before.accepted);
