@@ -25,35 +25,35 @@ fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").unwrap().count()
 }
 
+/// The server's side, on one long-lived thread as a server's would be:
+/// accepts sessions and echoes one message on each, until the listener
+/// closes.
+fn echo_server(server: &Listener) {
+    let mut buf = [0u8; 64];
+    while let Ok(s) = server.accept(None) {
+        let len = s.recv(&mut buf, WAIT).unwrap();
+        s.send(&buf[..len], WAIT).unwrap();
+        // Dropped: closed gracefully once the echo is acknowledged.
+    }
+}
+
 /// One wave: `n` sessions dial the server (a socket each), each sends a
-/// message, the server echoes it, both sides close.
+/// message and checks the echo, then all close.
 fn wave(server: &Listener, n: usize, wave: u64) {
     let addr = server.local_addr().to_string();
     let client_cfg = Config::default();
     let sessions: Vec<Session> = (0..n)
         .map(|_| Session::dial(&addr, &client_cfg).unwrap())
         .collect();
-    std::thread::scope(|scope| {
-        let echo = scope.spawn(|| {
-            let mut buf = [0u8; 64];
-            for _ in 0..n {
-                let s = server.accept(WAIT).unwrap();
-                let len = s.recv(&mut buf, WAIT).unwrap();
-                s.send(&buf[..len], WAIT).unwrap();
-                // Dropped: closed gracefully once the echo is acknowledged.
-            }
-        });
-        for (i, s) in sessions.iter().enumerate() {
-            s.send(format!("wave {wave} session {i}").as_bytes(), WAIT)
-                .unwrap();
-        }
-        let mut buf = [0u8; 64];
-        for (i, s) in sessions.iter().enumerate() {
-            let len = s.recv(&mut buf, WAIT).unwrap();
-            assert_eq!(&buf[..len], format!("wave {wave} session {i}").as_bytes());
-        }
-        echo.join().unwrap();
-    });
+    for (i, s) in sessions.iter().enumerate() {
+        s.send(format!("wave {wave} session {i}").as_bytes(), WAIT)
+            .unwrap();
+    }
+    let mut buf = [0u8; 64];
+    for (i, s) in sessions.iter().enumerate() {
+        let len = s.recv(&mut buf, WAIT).unwrap();
+        assert_eq!(&buf[..len], format!("wave {wave} session {i}").as_bytes());
+    }
     for s in &sessions {
         s.close().unwrap();
     }
@@ -91,44 +91,66 @@ fn waves_of_sessions_leave_memory_and_descriptors_flat() {
         cfg.set(k, v).unwrap();
     }
     let server = Listener::bind("127.0.0.1:0", &cfg).unwrap();
-    let fds_start = open_fds();
+    // The listener, plus the wake-up descriptor of the thread that reads
+    // its socket while blocked in accept.
+    let fds_base = open_fds() + 1;
+    std::thread::scope(|scope| {
+        scope.spawn(|| echo_server(&server));
+        // Ends the echo thread however this one leaves (a failed check
+        // included), so the scope can join it.
+        let _stop = CloseOnDrop(&server);
+        // The first waves warm up the allocator and the tables.
+        for w in 0..2 {
+            wave(&server, per_wave, w);
+            settled(&server);
+        }
+        descriptors_settle(fds_base);
+        let (rss_start, fds_start) = (rss_kib(), open_fds());
+        let started = Instant::now();
+        let mut waves = 2;
+        let mut rss_peak = rss_start;
+        while started.elapsed() < Duration::from_secs(seconds) {
+            wave(&server, per_wave, waves);
+            settled(&server);
+            rss_peak = rss_peak.max(rss_kib());
+            waves += 1;
+        }
+        descriptors_settle(fds_start);
+        let (rss_end, fds_end) = (rss_kib(), open_fds());
+        println!(
+            "{{\"case\": \"soak\", \"seconds\": {:.0}, \"sessions_per_wave\": {per_wave}, \
+             \"waves\": {waves}, \"sessions\": {}, \"rss_kib_start\": {rss_start}, \
+             \"rss_kib_peak\": {rss_peak}, \"rss_kib_end\": {rss_end}, \"fds_start\": {fds_start}, \
+             \"fds_end\": {fds_end}}}",
+            started.elapsed().as_secs_f64(),
+            waves as usize * per_wave
+        );
+        assert!(
+            rss_end * 10 <= rss_start * 11,
+            "memory grew from {rss_start} to {rss_end} KiB"
+        );
+        assert!(
+            fds_end * 10 <= fds_start * 11,
+            "descriptors grew from {fds_start} to {fds_end}"
+        );
+    });
+}
 
-    // The first waves warm up the allocator and the tables.
-    for w in 0..2 {
-        wave(&server, per_wave, w);
-        settled(&server);
-    }
-    let rss_start = rss_kib();
-    let started = Instant::now();
-    let mut waves = 2;
-    let mut rss_peak = rss_start;
-    while started.elapsed() < Duration::from_secs(seconds) {
-        wave(&server, per_wave, waves);
-        settled(&server);
-        rss_peak = rss_peak.max(rss_kib());
-        waves += 1;
-    }
-    // A dialed session's socket closes once the I/O thread has retired its
-    // endpoint, just after the session finished closing.
+/// Waits (bounded) until at most `count` descriptors are open: a dialed
+/// session's socket closes once the I/O thread has retired its endpoint,
+/// just after the session finished closing.
+fn descriptors_settle(count: usize) {
     let deadline = Instant::now() + Duration::from_secs(30);
-    while open_fds() * 10 > fds_start * 11 && Instant::now() < deadline {
+    while open_fds() > count && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
     }
-    let (rss_end, fds_end) = (rss_kib(), open_fds());
-    println!(
-        "{{\"case\": \"soak\", \"seconds\": {:.0}, \"sessions_per_wave\": {per_wave}, \
-         \"waves\": {waves}, \"sessions\": {}, \"rss_kib_start\": {rss_start}, \
-         \"rss_kib_peak\": {rss_peak}, \"rss_kib_end\": {rss_end}, \"fds_start\": {fds_start}, \
-         \"fds_end\": {fds_end}}}",
-        started.elapsed().as_secs_f64(),
-        waves as usize * per_wave
-    );
-    assert!(
-        rss_end * 10 <= rss_start * 11,
-        "memory grew from {rss_start} to {rss_end} KiB"
-    );
-    assert!(
-        fds_end * 10 <= fds_start * 11,
-        "descriptors grew from {fds_start} to {fds_end}"
-    );
+}
+
+/// Closes the listener when dropped.
+struct CloseOnDrop<'a>(&'a Listener);
+
+impl Drop for CloseOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.close();
+    }
 }
