@@ -108,20 +108,21 @@ fn waves_of_sessions_leave_memory_and_descriptors_flat() {
         let (rss_start, fds_start) = (rss_kib(), open_fds());
         let started = Instant::now();
         let mut waves = 2;
-        let mut rss_peak = rss_start;
+        let mut per_wave_rss = Vec::new();
         while started.elapsed() < Duration::from_secs(seconds) {
             wave(&server, per_wave, waves);
             settled(&server);
-            rss_peak = rss_peak.max(rss_kib());
+            per_wave_rss.push(rss_kib());
             waves += 1;
         }
+        let rss_peak = per_wave_rss.iter().copied().max().unwrap_or(rss_start);
         descriptors_settle(fds_start);
         let (rss_end, fds_end) = (rss_kib(), open_fds());
         println!(
             "{{\"case\": \"soak\", \"seconds\": {:.0}, \"sessions_per_wave\": {per_wave}, \
              \"waves\": {waves}, \"sessions\": {}, \"rss_kib_start\": {rss_start}, \
              \"rss_kib_peak\": {rss_peak}, \"rss_kib_end\": {rss_end}, \"fds_start\": {fds_start}, \
-             \"fds_end\": {fds_end}}}",
+             \"fds_end\": {fds_end}, \"rss_kib_after_each_wave\": {per_wave_rss:?}}}",
             started.elapsed().as_secs_f64(),
             waves as usize * per_wave
         );
