@@ -91,9 +91,7 @@ fn waves_of_sessions_leave_memory_and_descriptors_flat() {
         cfg.set(k, v).unwrap();
     }
     let server = Listener::bind("127.0.0.1:0", &cfg).unwrap();
-    // The listener, plus the wake-up descriptor of the thread that reads
-    // its socket while blocked in accept.
-    let fds_base = open_fds() + 1;
+    let fds_base = open_fds();
     std::thread::scope(|scope| {
         scope.spawn(|| echo_server(&server));
         // Ends the echo thread however this one leaves (a failed check

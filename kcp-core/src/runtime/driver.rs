@@ -15,7 +15,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use mio::unix::SourceFd;
-use mio::{Events, Interest, Poll, Registry, Token, Waker};
+use mio::{Events, Interest, Poll, Token, Waker};
 
 use super::clock;
 use super::shared::{Inner, Shared};
@@ -53,9 +53,6 @@ enum Command {
     Retire(usize),
     /// End every endpoint's sessions and exit the thread.
     Shutdown,
-    /// Datagrams an application thread's socket refused: send them behind
-    /// whatever is parked for that endpoint, once the socket has room.
-    Park(usize, SendBatch),
 }
 
 /// How other threads talk to an I/O thread.
@@ -64,9 +61,6 @@ pub(crate) struct DriverHandle {
     waker: Waker,
     /// The thread has exited: commands are dropped.
     stopped: AtomicBool,
-    /// The thread's epoll, for [`pause`](Self::pause) and
-    /// [`resume`](Self::resume) from other threads.
-    registry: Registry,
 }
 
 thread_local! {
@@ -109,32 +103,6 @@ impl DriverHandle {
         self.send(Command::Retire(token));
     }
 
-    /// Takes over what `tx` still holds for endpoint `token`, which its
-    /// socket refused, to send once the socket has room (an application
-    /// thread that must not wait for it). Allocates: only when a socket is
-    /// full.
-    pub fn park(&self, token: usize, tx: &mut SendBatch) {
-        let mut batch = SendBatch::new();
-        batch.append(tx);
-        self.send(Command::Park(token, batch));
-    }
-
-    /// Stops watching a socket that an application thread now reads
-    /// itself (see `Shared::wait_for`), so this thread is not woken for
-    /// datagrams it would not find. Called from that application thread;
-    /// epoll allows it.
-    pub fn pause(&self, fd: RawFd) {
-        let _ = self.registry.deregister(&mut SourceFd(&fd));
-    }
-
-    /// Watches the socket again. What arrived meanwhile is reported at once
-    /// (epoll checks readiness when a descriptor is added).
-    pub fn resume(&self, fd: RawFd, token: usize) {
-        let _ = self
-            .registry
-            .register(&mut SourceFd(&fd), Token(token), Interest::READABLE);
-    }
-
     /// Ends every session this thread serves ([`CloseReason::Shutdown`])
     /// and makes the thread exit; join it afterwards.
     pub fn shut_down(&self) {
@@ -155,7 +123,6 @@ pub(crate) fn spawn(name: String) -> std::io::Result<(Arc<DriverHandle>, JoinHan
         commands: Mutex::new(Vec::new()),
         waker,
         stopped: AtomicBool::new(false),
-        registry: poll.registry().try_clone()?,
     });
     let theirs = handle.clone();
     let thread = std::thread::Builder::new()
@@ -279,18 +246,11 @@ impl Driver {
             match command {
                 Command::Add(shared) => {
                     let fd = shared.socket.as_raw_fd();
-                    let (mut source, token) = (SourceFd(&fd), Token(shared.token));
-                    // An application thread that read the socket itself
-                    // before this command arrived has registered it already.
-                    let registered = self
-                        .poll
-                        .registry()
-                        .register(&mut source, token, Interest::READABLE)
-                        .or_else(|_| {
-                            self.poll
-                                .registry()
-                                .reregister(&mut source, token, Interest::READABLE)
-                        });
+                    let registered = self.poll.registry().register(
+                        &mut SourceFd(&fd),
+                        Token(shared.token),
+                        Interest::READABLE,
+                    );
                     if registered.is_ok() {
                         // Datagrams may have arrived before registration;
                         // edge-triggered epoll would not report them.
@@ -301,7 +261,6 @@ impl Driver {
                 Command::Arm(token, at) => self.timers.push(Reverse((at, token))),
                 Command::Retire(token) => self.stop_serving(token),
                 Command::Shutdown => self.stopping = true,
-                Command::Park(token, batch) => self.take_parked(token, batch),
             }
         }
         self.spare_commands = commands;
@@ -454,33 +413,6 @@ impl Driver {
         let spare = self.spare_batches.pop().unwrap_or_default();
         self.parked
             .insert(token, std::mem::replace(&mut self.tx, spare));
-        self.watch_writable(token, fd);
-    }
-
-    /// Parks what an application thread's socket refused (see
-    /// [`DriverHandle::park`]) and tries to send it.
-    fn take_parked(&mut self, token: usize, mut batch: SendBatch) {
-        let Some(shared) = self.endpoints.get(&token).cloned() else {
-            return;
-        };
-        let fd = shared.socket.as_raw_fd();
-        match self.parked.get_mut(&token) {
-            Some(parked) => {
-                let dropped = parked.append(&mut batch);
-                if dropped > 0 {
-                    shared.lock().send_drops += dropped as u64;
-                }
-            }
-            None => {
-                self.parked.insert(token, batch);
-                self.watch_writable(token, fd);
-            }
-        }
-        self.transmit(&shared);
-    }
-
-    /// Asks epoll to say when the socket has room again.
-    fn watch_writable(&mut self, token: usize, fd: RawFd) {
         let interest = Interest::READABLE | Interest::WRITABLE;
         let _ = self
             .poll

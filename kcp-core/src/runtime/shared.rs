@@ -5,13 +5,12 @@
 use std::cell::RefCell;
 use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use super::driver::DriverHandle;
-use super::sys::{self, RecvBatch, SendBatch};
+use super::sys::{self, SendBatch};
 use super::{clock, Error};
 use crate::endpoint::{Endpoint, SessionError};
 
@@ -20,16 +19,10 @@ use crate::endpoint::{Endpoint, SessionError};
 /// retransmit).
 const SEND_PATIENCE_MS: i32 = 50;
 
-/// Batches a thread reading the socket in `wait_for` takes at a time
-/// before it looks at its own call again.
-const INLINE_BATCHES: usize = 16;
-
 thread_local! {
     /// Each application thread gathers what its calls emit here and sends
     /// it with one `sendmmsg`.
     static TX: RefCell<SendBatch> = RefCell::new(SendBatch::new());
-    /// Where an application thread reading the socket itself receives.
-    static RX: RefCell<RecvBatch> = RefCell::new(RecvBatch::new());
 }
 
 /// The mutable part, under the lock.
@@ -44,8 +37,6 @@ pub(crate) struct Inner {
     wake_pending: bool,
     /// Datagrams the socket would not take.
     pub send_drops: u64,
-    /// A thread blocked in `wait_for` reads the socket itself.
-    pub(super) inline_driver: bool,
 }
 
 pub(crate) struct Shared {
@@ -58,8 +49,6 @@ pub(crate) struct Shared {
     /// outside, and a client with 10,000 sessions should not pay 10,000
     /// extra descriptors.
     events_fd: OnceLock<OwnedFd>,
-    /// Wakes the thread reading the socket in `wait_for`; made on first use.
-    wake_fd: OnceLock<OwnedFd>,
     pub token: usize,
     pub driver: Arc<DriverHandle>,
     pub local: SocketAddr,
@@ -81,13 +70,11 @@ impl Shared {
                 retired: false,
                 wake_pending: false,
                 send_drops: 0,
-                inline_driver: false,
             }),
             cond: Condvar::new(),
             waiters: AtomicUsize::new(0),
             socket,
             events_fd: OnceLock::new(),
-            wake_fd: OnceLock::new(),
             token,
             driver,
             local,
@@ -101,34 +88,16 @@ impl Shared {
     }
 
     /// Unlocks, then wakes blocked callers if something changed for them
-    /// (waking after unlocking spares them from blocking on the lock):
-    /// those on the condition variable, and the one reading the socket
-    /// itself, if any (see [`wait_for`](Self::wait_for)).
-    pub fn release(&self, inner: MutexGuard<'_, Inner>) {
-        let inline_driver = inner.inline_driver;
-        if self.unlock_and_notify(inner) && inline_driver {
-            if let Some(wake) = self.wake_fd.get() {
-                sys::eventfd_set(wake);
-            }
-        }
-    }
-
-    /// [`release`](Self::release) by the thread reading the socket itself,
-    /// which is about to look at the state again anyway.
-    fn release_quietly(&self, inner: MutexGuard<'_, Inner>) {
-        self.unlock_and_notify(inner);
-    }
-
-    /// Unlocks and wakes the condition variable's sleepers if something
-    /// changed for blocked callers; returns whether it did.
-    fn unlock_and_notify(&self, mut inner: MutexGuard<'_, Inner>) -> bool {
+    /// (waking after unlocking spares them from blocking on the lock).
+    pub fn release(&self, mut inner: MutexGuard<'_, Inner>) {
         let wake = std::mem::take(&mut inner.wake_pending);
         drop(inner);
-        // notify_all is a system call even with nobody waiting.
-        if wake && self.waiters.load(Ordering::Acquire) > 0 {
-            self.cond.notify_all();
+        if wake {
+            // notify_all is a system call even with nobody waiting.
+            if self.waiters.load(Ordering::Acquire) > 0 {
+                self.cond.notify_all();
+            }
         }
-        wake
     }
 
     /// Runs `f` on the endpoint from an application thread and sends what
@@ -231,16 +200,10 @@ impl Shared {
         Ok(self.events_fd.get().map(|fd| fd.as_raw_fd()).unwrap_or(-1))
     }
 
-    /// Runs `attempt` until it stops saying `WouldBlock`, waiting in
-    /// between, for at most `timeout` (`None`: forever; zero: try once).
-    /// The lock is held from each attempt until the wait begins, so no
-    /// wake-up is lost.
-    ///
-    /// The first thread to wait on an endpoint reads its socket itself
-    /// while it waits (the I/O thread stops watching it meanwhile): a
-    /// datagram then wakes the very thread that wants it, instead of the
-    /// I/O thread, which would wake this one in turn. Other threads sleep
-    /// on the condition variable; timers stay with the I/O thread.
+    /// Runs `attempt` until it stops saying `WouldBlock`, sleeping on the
+    /// condition variable in between, for at most `timeout` (`None`:
+    /// forever; zero: try once). The lock is held from each attempt until
+    /// the wait begins, so no wake-up is lost.
     pub fn wait_for<R>(
         &self,
         timeout: Option<Duration>,
@@ -253,17 +216,19 @@ impl Shared {
         TX.with(|tx| {
             let mut tx = tx.borrow_mut();
             let deadline = timeout.map(|t| Instant::now() + t);
-            let fd = self.socket.as_raw_fd();
             let mut inner = self.lock();
-            let mut driving = false;
-            let result = loop {
+            loop {
                 let result = self.run_with(&mut inner, &mut tx, &mut attempt);
                 if !matches!(result, Err(SessionError::WouldBlock)) {
-                    break result.map_err(Error::from);
+                    self.release(inner);
+                    self.send(&mut tx);
+                    return result.map_err(Error::from);
                 }
                 let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
                 if left == Some(Duration::ZERO) {
-                    break Err(if timeout == Some(Duration::ZERO) {
+                    self.release(inner);
+                    self.send(&mut tx);
+                    return Err(if timeout == Some(Duration::ZERO) {
                         Error::Session(SessionError::WouldBlock)
                     } else {
                         Error::TimedOut
@@ -273,35 +238,14 @@ impl Shared {
                 // socket is full, wait for room without the lock, then try
                 // again: the state may have changed meanwhile.
                 if !tx.is_empty() {
-                    let flushed = tx.send_ready(fd);
+                    let flushed = tx.send_ready(self.socket.as_raw_fd());
                     inner.send_drops += flushed.dropped as u64;
-                    if flushed.blocked && driving {
-                        self.driver.park(self.token, &mut tx);
-                    } else if flushed.blocked {
+                    if flushed.blocked {
                         self.release(inner);
                         self.send(&mut tx);
                         inner = self.lock();
                         continue;
                     }
-                }
-                if !driving && !inner.inline_driver && self.wake_fd().is_some() {
-                    inner.inline_driver = true;
-                    driving = true;
-                    self.driver.pause(fd);
-                }
-                if let (true, Some(wake)) = (driving, self.wake_fd.get()) {
-                    // Set again by any change from now on (see `release`).
-                    sys::eventfd_clear(wake);
-                    self.release_quietly(inner);
-                    let ms = left.map_or(-1, |l| {
-                        i32::try_from(l.as_micros().div_ceil(1000)).unwrap_or(i32::MAX)
-                    });
-                    let readable = sys::wait_readable(fd, wake.as_raw_fd(), ms);
-                    inner = self.lock();
-                    if readable {
-                        self.drive_input(&mut inner, &mut tx);
-                    }
-                    continue;
                 }
                 // Counted while the lock is held: a notifier that changes
                 // state after this point sees the count when it releases.
@@ -316,80 +260,7 @@ impl Shared {
                     }
                 };
                 self.waiters.fetch_sub(1, Ordering::AcqRel);
-            };
-            if driving {
-                inner.inline_driver = false;
             }
-            self.release(inner);
-            if driving {
-                // What arrived since the last read is reported at once.
-                self.driver.resume(fd, self.token);
-                // What the socket refuses now, the I/O thread sends when it
-                // can: this thread read for others too, and must not wait
-                // for room on their behalf.
-                let flushed = tx.send_ready(fd);
-                if flushed.dropped > 0 {
-                    self.lock().send_drops += flushed.dropped as u64;
-                }
-                if flushed.blocked {
-                    self.driver.park(self.token, &mut tx);
-                }
-            } else {
-                self.send(&mut tx);
-            }
-            result
         })
-    }
-
-    /// The descriptor that wakes a thread reading the socket in
-    /// [`wait_for`](Self::wait_for), created on first use (`None` if the
-    /// process is out of descriptors: that thread then sleeps on the
-    /// condition variable instead). Called with the lock held.
-    fn wake_fd(&self) -> Option<&OwnedFd> {
-        if self.wake_fd.get().is_none() {
-            if let Ok(fd) = sys::eventfd() {
-                let _ = self.wake_fd.set(fd);
-            }
-        }
-        self.wake_fd.get()
-    }
-
-    /// Reads what the socket holds and hands it to the endpoint, as the I/O
-    /// thread would; the output gathers in `tx`. A panic is contained as
-    /// the I/O thread contains one: the endpoint's sessions end.
-    fn drive_input(&self, inner: &mut Inner, tx: &mut SendBatch) {
-        let fd = self.socket.as_raw_fd();
-        RX.with(|rx| {
-            let mut rx = rx.borrow_mut();
-            for _ in 0..INLINE_BATCHES {
-                let n = match rx.recv(fd) {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => n,
-                };
-                let batch = &mut *rx;
-                let handled = catch_unwind(AssertUnwindSafe(|| {
-                    self.run_with(inner, tx, |ep, now, out| {
-                        for i in 0..n {
-                            if let Some((from, datagram)) = batch.get(i) {
-                                ep.handle_datagram(now, from, datagram, out);
-                            }
-                        }
-                        ep.flush_input(now, out);
-                        ep.handle_timeout(now, out);
-                    })
-                }));
-                if handled.is_err() {
-                    tx.clear();
-                    let _ = catch_unwind(AssertUnwindSafe(|| {
-                        inner.ep.abandon_all(crate::endpoint::CloseReason::Panic);
-                        self.settle(inner);
-                    }));
-                    return;
-                }
-                if n < sys::BATCH {
-                    return;
-                }
-            }
-        });
     }
 }

@@ -509,26 +509,6 @@ pub fn readable_within(fd: RawFd, timeout_ms: i32) -> bool {
     unsafe { libc::poll(&mut p, 1, timeout_ms) == 1 }
 }
 
-/// Waits until `socket` or `wake` is readable, for at most `timeout_ms`
-/// (-1: forever); true if `socket` is.
-pub fn wait_readable(socket: RawFd, wake: RawFd, timeout_ms: i32) -> bool {
-    let mut fds = [
-        libc::pollfd {
-            fd: socket,
-            events: libc::POLLIN,
-            revents: 0,
-        },
-        libc::pollfd {
-            fd: wake,
-            events: libc::POLLIN,
-            revents: 0,
-        },
-    ];
-    // SAFETY: two valid pollfds, passed with their count.
-    let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, timeout_ms) };
-    n > 0 && fds[0].revents != 0
-}
-
 /// A non-blocking eventfd: readable while set.
 pub fn eventfd() -> io::Result<OwnedFd> {
     // SAFETY: plain system call; the result is checked before use.
