@@ -115,36 +115,39 @@ pub(crate) fn user_pointer(tags: Tags) -> *mut c_void {
 /// The C form of a listener's event; `None` for one about a session whose
 /// handle has been freed since (it has no token any more).
 pub(crate) fn convert(event: Event, tags: Tags) -> Option<kcp_event> {
-    let named = |kind, reason| {
-        (tags.token != 0).then(|| {
-            let handle = tags.token as *mut kcp_session;
-            kcp_event::new(kind, reason, handle, user_pointer(tags))
-        })
-    };
-    match event {
-        Event::Accepted(session) => Some(kcp_event::new(
+    if let Event::Accepted(session) = event {
+        let handle = adopt(session);
+        return Some(kcp_event::new(
             KCP_EVENT_ACCEPTED,
             0,
-            adopt(session),
+            handle,
             ptr::null_mut(),
-        )),
-        Event::Readable(_) => named(KCP_EVENT_READABLE, 0),
-        Event::Writable(_) => named(KCP_EVENT_WRITABLE, 0),
-        Event::Closed(_, reason) => named(KCP_EVENT_CLOSED, close_reason_code(reason)),
+        ));
     }
+    let (kind, reason) = kind_and_reason(&event)?;
+    (tags.token != 0).then(|| {
+        let handle = tags.token as *mut kcp_session;
+        kcp_event::new(kind, reason, handle, user_pointer(tags))
+    })
 }
 
-/// The C form of a dialed session's event: each names `handle` itself.
+/// The C form of a dialed session's event: each names `handle` itself. A
+/// dialing endpoint accepts nothing; were an ACCEPTED to appear, it is
+/// released rather than handed out under a wrong name.
 pub(crate) fn convert_own(handle: *mut kcp_session, event: Event, tags: Tags) -> Option<kcp_event> {
-    let (kind, reason) = match event {
-        // A dialing endpoint accepts nothing; were one to appear, it is
-        // released rather than handed out under a wrong name.
-        Event::Accepted(_) => return None,
-        Event::Readable(_) => (KCP_EVENT_READABLE, 0),
-        Event::Writable(_) => (KCP_EVENT_WRITABLE, 0),
-        Event::Closed(_, reason) => (KCP_EVENT_CLOSED, close_reason_code(reason)),
-    };
+    let (kind, reason) = kind_and_reason(&event)?;
     Some(kcp_event::new(kind, reason, handle, user_pointer(tags)))
+}
+
+/// The KCP_EVENT_* type and KCP_CLOSE_* reason of an event about an
+/// existing session; `None` for ACCEPTED, which carries a new one.
+fn kind_and_reason(event: &Event) -> Option<(c_int, c_int)> {
+    match event {
+        Event::Accepted(_) => None,
+        Event::Readable(_) => Some((KCP_EVENT_READABLE, 0)),
+        Event::Writable(_) => Some((KCP_EVENT_WRITABLE, 0)),
+        Event::Closed(_, reason) => Some((KCP_EVENT_CLOSED, close_reason_code(*reason))),
+    }
 }
 
 /// Waits up to `timeout` for the next event that `convert` keeps: `next`

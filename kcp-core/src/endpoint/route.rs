@@ -73,17 +73,7 @@ pub enum Refusal {
 pub fn admissible(payload: &[u8], rcv_wnd: u32, stream: bool) -> Result<(), Refusal> {
     let run = match fec::packet_type(payload) {
         Some(fec::PacketType::Parity) => return Err(Refusal::Inert),
-        Some(fec::PacketType::Data) => {
-            // `size` counts itself and the KCP bytes after it.
-            let shard = payload.get(fec::HEADER_LEN..).ok_or(Refusal::Malformed)?;
-            let size = shard
-                .get(..2)
-                .map(|b| usize::from(u16::from_le_bytes([b[0], b[1]])));
-            if size != Some(shard.len()) {
-                return Err(Refusal::Malformed);
-            }
-            &shard[2..]
-        }
+        Some(fec::PacketType::Data) => fec::data_kcp_bytes(payload).ok_or(Refusal::Malformed)?,
         None => payload,
     };
     let mut conv = None;

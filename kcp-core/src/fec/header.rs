@@ -76,6 +76,13 @@ pub(super) fn parse(packet: &[u8]) -> Result<Parsed<'_>, FecError> {
     Ok(Parsed { seqid, kind, shard })
 }
 
+/// The KCP bytes of a FEC data packet, checked as the decoder checks them
+/// (length, type, and a `size` field that matches); `None` for anything
+/// else.
+pub fn data_kcp_bytes(packet: &[u8]) -> Option<&[u8]> {
+    parse(packet).ok()?.kcp_bytes()
+}
+
 /// Writes `seqid | type` at the start of `out` (at least 6 bytes).
 pub(super) fn write(out: &mut [u8], seqid: u32, kind: PacketType) {
     let code = match kind {

@@ -33,7 +33,7 @@ mod tests;
 pub use decoder::{Decoded, Decoder, DecoderStats, DecoderUsage, Recovered};
 pub use encoder::{Encoder, EncoderStats, ParityPackets};
 pub use error::FecError;
-pub use header::{packet_type, PacketType};
+pub use header::{data_kcp_bytes, packet_type, PacketType};
 
 /// Bytes of the FEC header on every FEC packet: `seqid u32 | type u16`.
 pub const HEADER_LEN: usize = 6;

@@ -20,7 +20,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use super::clock;
 use super::shared::{Inner, Shared};
 use super::sys::{RecvBatch, SendBatch};
-use crate::endpoint::Endpoint;
+use crate::endpoint::{CloseReason, Endpoint};
 
 const WAKER: Token = Token(usize::MAX);
 
@@ -309,19 +309,13 @@ impl Driver {
     }
 
     /// After a panic while handling one endpoint: closes its sessions
-    /// ([`CloseReason::Panic`](crate::endpoint::CloseReason::Panic), which
+    /// ([`CloseReason::Panic`], which
     /// wakes its waiters and raises CLOSED events) and stops serving its
     /// socket, so this thread goes on serving every other endpoint.
     /// Nothing the failed pass emitted is sent.
-    fn contain_panic(&mut self, shared: &Arc<Shared>, mut inner: MutexGuard<'_, Inner>) {
+    fn contain_panic(&mut self, shared: &Arc<Shared>, inner: MutexGuard<'_, Inner>) {
         self.tx.clear();
-        // If even closing panics, the sessions stay as they are; their
-        // socket is let go all the same.
-        let _ = catch_unwind(AssertUnwindSafe(|| {
-            inner.ep.abandon_all(crate::endpoint::CloseReason::Panic);
-            shared.settle(&mut inner);
-        }));
-        shared.release(inner);
+        abandon(shared, inner, CloseReason::Panic);
         self.stop_serving(shared.token);
     }
 
@@ -333,12 +327,7 @@ impl Driver {
         let tokens: Vec<usize> = self.endpoints.keys().copied().collect();
         for token in tokens {
             if let Some(shared) = self.endpoints.get(&token).cloned() {
-                let mut inner = shared.lock();
-                let _ = catch_unwind(AssertUnwindSafe(|| {
-                    inner.ep.abandon_all(crate::endpoint::CloseReason::Shutdown);
-                    shared.settle(&mut inner);
-                }));
-                shared.release(inner);
+                abandon(&shared, shared.lock(), CloseReason::Shutdown);
             }
             self.stop_serving(token);
         }
@@ -437,6 +426,18 @@ impl Driver {
             self.transmit(&shared);
         }
     }
+}
+
+/// Ends every session of the endpoint at once with `reason` (see
+/// [`Endpoint::abandon_all`]), waking its waiters, then unlocks. If even
+/// that panics, the sessions stay as they are; the caller lets the socket
+/// go all the same.
+fn abandon(shared: &Shared, mut inner: MutexGuard<'_, Inner>, reason: CloseReason) {
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        inner.ep.abandon_all(reason);
+        shared.settle(&mut inner);
+    }));
+    shared.release(inner);
 }
 
 /// [`Shared::run_with`] with a panic caught: false if `f` panicked, and

@@ -84,12 +84,6 @@ impl Session {
         self.shared.lock().ep.is_writable(self.id)
     }
 
-    /// The endpoint state behind this session (tests watch its waiters).
-    #[cfg(test)]
-    pub(super) fn shared(&self) -> &Shared {
-        &self.shared
-    }
-
     /// Closes gracefully: later calls fail with `Closed`, queued data keeps
     /// going out until acknowledged or `linger` passes. The kcp-go format
     /// has no close message: the peer learns of it by silence. Threads

@@ -478,7 +478,7 @@ fn reader_woken_by(end: impl Fn(&Session) -> Result<(), Error>) -> (Session, Dur
     session.send(b"never acknowledged", WAIT).unwrap();
     let woken_after = std::thread::scope(|scope| {
         let reader = scope.spawn(|| session.recv(&mut [0u8; 64], WAIT));
-        until_blocked(session.shared());
+        until_blocked(session.shared_for_tests());
         let ended_at = Instant::now();
         end(&session).unwrap();
         match reader.join().unwrap() {
