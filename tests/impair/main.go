@@ -50,6 +50,7 @@ const (
 
 type config struct {
 	loss, reorder, dup, corrupt float64
+	lossDown                    float64 // upstream -> client; < 0: the same as loss
 	delay, jitter               time.Duration
 	seed                        int64
 	sockbuf                     int
@@ -148,6 +149,7 @@ func run(args []string) error {
 	listen := fs.String("listen", "127.0.0.1:0", "client-facing UDP address (port 0: any; the port is printed)")
 	upstream := fs.String("upstream", "", "HOST:PORT of the server (required)")
 	fs.Float64Var(&cfg.loss, "loss", 0, "drop probability, each direction")
+	fs.Float64Var(&cfg.lossDown, "loss-down", -1, "drop probability upstream -> client only (default: --loss)")
 	fs.Float64Var(&cfg.reorder, "reorder", 0, "probability a datagram is held back behind later ones")
 	fs.DurationVar(&cfg.delay, "delay", 0, "one-way delay, each direction")
 	fs.DurationVar(&cfg.jitter, "jitter", 0, "extra delay, uniform in [0, jitter)")
@@ -169,6 +171,11 @@ func run(args []string) error {
 		if p < 0 || p > 1 {
 			return fmt.Errorf("--%s must be a probability in [0, 1]", name)
 		}
+	}
+	if cfg.lossDown < 0 {
+		cfg.lossDown = cfg.loss
+	} else if cfg.lossDown > 1 {
+		return fmt.Errorf("--loss-down must be a probability in [0, 1]")
 	}
 	if cfg.delay < 0 || cfg.jitter < 0 || *timeout <= 0 {
 		return fmt.Errorf("--delay and --jitter must be >= 0, --timeout > 0")
@@ -287,7 +294,11 @@ func (p *proxy) impair(rng *rand.Rand, dir int, f *flow, in []byte) {
 	atomic.AddUint64(&st.In, 1)
 	// Draw every decision for every datagram, in a fixed order, so one
 	// probability's setting does not shift the others' random streams.
-	lost := rng.Float64() < p.cfg.loss
+	loss := p.cfg.loss
+	if dir == down {
+		loss = p.cfg.lossDown
+	}
+	lost := rng.Float64() < loss
 	corrupt := rng.Float64() < p.cfg.corrupt
 	dup := rng.Float64() < p.cfg.dup
 	reorder := rng.Float64() < p.cfg.reorder

@@ -216,6 +216,34 @@ else
     bad "$name" "serve or impair did not start"
 fi
 
+name="linger waits for an unacknowledged reply, and ends when the peer falls silent"
+n="linger-unacked"
+# Every datagram from the server is dropped: its 8-byte answer to a 0-byte
+# sink stays unacked. The client retransmits its unacknowledged header
+# until its own timeout (2 s), so
+# the server must wait past its 200 ms quiet period, then end 3 s after the
+# client fell silent ("peer silent"), well before its 20 s deadline. A
+# linger on quiet alone exits at once and takes the reply with it.
+if start_bg "$n.srv" "$PEER" serve --app sink --linger 200ms --timeout 20s \
+    && srv=$BG_PID && start_bg "$n.imp" "$IMPAIR" --upstream "$BG_ADDR" --loss-down 1 --timeout 30s; then
+    imp=$BG_PID
+    started=$SECONDS
+    "$PEER" dial --remote "$BG_ADDR" --app sink --bytes 0 --timeout 2s > "$T/$n.cli.out" 2> "$T/$n.cli.err"
+    rcc=$?
+    wait "$srv"; rcs=$?
+    took=$((SECONDS - started))
+    kill -TERM "$imp"; wait "$imp"
+    if [ $rcc = 0 ] || [ $rcs != 0 ]; then
+        bad "$name" "client rc=$rcc (want a timeout), server rc=$rcs: $(last_err "$T/$n.srv.err")"
+    elif ! jcheck "$T/$n.srv.out" 'o["linger"]=="peer silent" and o["bytes_in"]==8' || [ "$took" -ge 15 ]; then
+        bad "$name" "after ${took}s: $(tail -n 1 "$T/$n.srv.out" | cut -c1-200)"
+    else
+        ok "$name"
+    fi
+else
+    bad "$name" "serve or impair did not start"
+fi
+
 # ---- D: a wrong key is rejected -----------------------------------------------
 name="wrong key: nothing accepted, both sides FAIL at their timeout"
 n="wrongkey"
