@@ -69,6 +69,20 @@ for round in $(seq "$ROUNDS"); do
     wait "$server"
 done
 run "many" --case many --sessions 1000 --seconds 5 --size 64
+# Past one core: the listener's sessions on two I/O threads (listen_threads),
+# the clients' on the same two. kcp-go's goroutines use every core anyway.
+for round in $(seq "$ROUNDS"); do
+    say "many on 2 I/O threads: kcp-rs (round $round)"
+    "$OURS" --case many --sessions 1000 --seconds 5 --size 64 --io-threads 2 --set listen_threads=2 |
+        sed 's/^{/{"label":"many 2 threads",/' >>"$OUT"
+    # and as a user who sets nothing but the thread counts gets it
+    for threads in 1 2; do
+        say "many on $threads I/O thread(s), defaults: kcp-rs (round $round)"
+        "$OURS" --case many --sessions 1000 --seconds 5 --size 64 --profile defaults \
+            --io-threads "$threads" --set listen_threads="$threads" |
+            sed "s/^{/{\"label\":\"many defaults $threads threads\",/" >>"$OUT"
+    done
+done
 run "idle" --case idle --sessions 10000 --seconds 10
 say "raw UDP (the limit)"
 "$GO" bench --case raw | sed 's/^{/{"label":"raw udp",/' >>"$OUT"
@@ -76,27 +90,39 @@ say "raw UDP (the limit)"
 python3 - "$OUT" <<'EOF'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+def vals(label, impl, key):
+    return sorted(r[key] for r in rows if r["label"] == label and r["impl"] == impl and r.get(key) is not None)
 def med(label, impl, key):
-    vals = [r[key] for r in rows if r["label"] == label and r["impl"] == impl and r.get(key) is not None]
-    return statistics.median(vals) if vals else float("nan")
+    v = vals(label, impl, key)
+    return statistics.median(v) if v else float("nan")
+def spread(label, impl, key):
+    v = vals(label, impl, key)
+    return f"{v[0]:.1f}/{statistics.median(v):.1f}/{v[-1]:.1f}" if v else "-"
+# (label, key, name, better, kcp-go's label when it differs)
 table = [
-    ("bulk null", "mb_per_s", "bulk null MB/s", "higher"),
-    ("bulk salsa20", "mb_per_s", "bulk salsa20 MB/s", "higher"),
-    ("bulk salsa20+fec", "mb_per_s", "bulk salsa20 + FEC 10/3 MB/s", "higher"),
-    ("echo", "rtt_us_p50", "echo p50 us, 1 process", "lower"),
-    ("echo", "rtt_us_p99", "echo p99 us, 1 process", "lower"),
-    ("echo 2 processes", "rtt_us_p50", "echo p50 us, 2 processes", "lower"),
-    ("echo 2 processes", "rtt_us_p99", "echo p99 us, 2 processes", "lower"),
-    ("many", "messages_per_s", "1000 sessions msg/s", "higher"),
-    ("many", "rtt_us_p99", "1000 sessions p99 us", "lower"),
-    ("idle", "cpu_percent", "10k idle: CPU % (server)", "lower"),
-    ("idle", "rss_kib_per_session", "10k idle: KiB/session (server)", "lower"),
+    ("bulk null", "mb_per_s", "bulk null MB/s", "higher", None),
+    ("bulk salsa20", "mb_per_s", "bulk salsa20 MB/s", "higher", None),
+    ("bulk salsa20+fec", "mb_per_s", "bulk salsa20 + FEC 10/3 MB/s", "higher", None),
+    ("echo", "rtt_us_p50", "echo p50 us, 1 process", "lower", None),
+    ("echo", "rtt_us_p99", "echo p99 us, 1 process", "lower", None),
+    ("echo 2 processes", "rtt_us_p50", "echo p50 us, 2 processes", "lower", None),
+    ("echo 2 processes", "rtt_us_p99", "echo p99 us, 2 processes", "lower", None),
+    ("many", "messages_per_s", "1000 sessions msg/s", "higher", None),
+    ("many", "rtt_us_p99", "1000 sessions p99 us", "lower", None),
+    ("many 2 threads", "messages_per_s", "1000 sessions msg/s, 2 I/O thr", "higher", "many"),
+    ("many 2 threads", "rtt_us_p50", "1000 sessions p50 us, 2 I/O thr", "lower", "many"),
+    ("many 2 threads", "rtt_us_p99", "1000 sessions p99 us, 2 I/O thr", "lower", "many"),
+    ("many defaults 1 threads", "messages_per_s", "1000 sess. msg/s, defaults, 1 thr", "higher", "many"),
+    ("many defaults 2 threads", "messages_per_s", "1000 sess. msg/s, defaults, 2 thr", "higher", "many"),
+    ("idle", "cpu_percent", "10k idle: CPU % (server)", "lower", None),
+    ("idle", "rss_kib_per_session", "10k idle: KiB/session (server)", "lower", None),
 ]
-print(f"{'case':34} {'kcp-go':>12} {'kcp-rs':>12} {'ratio':>8}")
-for label, key, name, better in table:
-    go, rs = med(label, "kcp-go", key), med(label, "kcp-rs", key)
+print(f"{'case (min/median/max)':34} {'kcp-go':>26} {'kcp-rs':>26} {'ratio':>8}")
+for label, key, name, better, go_label in table:
+    go_label = go_label or label
+    go, rs = med(go_label, "kcp-go", key), med(label, "kcp-rs", key)
     ratio = rs / go if better == "higher" else go / rs if rs else float("inf")
-    print(f"{name:34} {go:12.1f} {rs:12.1f} {ratio:7.2f}x")
+    print(f"{name:34} {spread(go_label, 'kcp-go', key):>26} {spread(label, 'kcp-rs', key):>26} {ratio:7.2f}x")
 pair = med("idle", "kcp-rs", "rss_kib_per_pair")
 print(f"{'10k idle: KiB per client+server pair':34} {med('idle','kcp-go','rss_kib_per_session'):12.1f} {pair:12.1f}")
 print(f"{'raw UDP 1400-byte datagrams MB/s':34} {med('raw udp','kcp-go','mb_per_s'):12.1f}")

@@ -106,7 +106,7 @@ pub const IDLE_TIMEOUT_DEFAULT: u32 = 60;
 /// Every key [`Config::set`] knows.
 pub const KEYS: &str = "mode, nodelay, interval, resend, nc, minrto, mtu, sndwnd, rcvwnd, stream, \
 acknodelay, recovery, redundancy, datashard, parityshard, crypt, key, psk, conv, dscp, sockbuf, keepalive, \
-idle_timeout, max_sessions, sessions_per_addr, backlog, linger, reuseport, max_message";
+idle_timeout, max_sessions, sessions_per_addr, backlog, linger, reuseport, listen_threads, max_message";
 
 /// Settings for one connection (or every connection of a listener).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -176,6 +176,12 @@ pub struct Config {
     pub linger: u32,
     /// Bind listeners with `SO_REUSEPORT`.
     pub reuseport: bool,
+    /// I/O threads a listener spreads its sessions over (1..=64): one
+    /// `SO_REUSEPORT` socket each on the listener's port, every peer
+    /// address steered to one of them. `max_sessions` and `backlog` are
+    /// shared out among them. Not with `reuseport` (the port's group is the
+    /// listener's own).
+    pub listen_threads: usize,
     /// Largest message a session sends, in bytes (message mode); a larger
     /// one is refused at send. 0 (the default) = what the peer's receive
     /// window can reassemble (255 fragments at most). A receiver sizes its
@@ -219,6 +225,7 @@ impl Default for Config {
             backlog: 128,
             linger: 5_000,
             reuseport: false,
+            listen_threads: 1,
             max_message: 0,
         }
     }
@@ -320,6 +327,9 @@ impl Config {
             "backlog" => self.backlog = number("backlog", value, 1, 1_000_000)? as usize,
             "linger" => self.linger = number("linger", value, 0, 600_000)? as u32,
             "reuseport" => self.reuseport = flag("reuseport", value)?,
+            "listen_threads" => {
+                self.listen_threads = number("listen_threads", value, 1, 64)? as usize
+            }
             _ => {
                 return Err(ConfigError::UnknownKey {
                     key: key.to_owned(),

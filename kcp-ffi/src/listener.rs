@@ -111,7 +111,9 @@ impl kcp_endpoint_stats {
 /// lets the OS pick, see kcp_listener_local_addr) and starts accepting
 /// sessions with `config`'s settings (copied: the configuration may be
 /// changed or freed afterwards). Key `reuseport` lets several listeners
-/// share a port.
+/// share a port; key `listen_threads` spreads this listener's sessions
+/// over that many sockets on the port, one endpoint each (see
+/// kcp_runtime_set_threads).
 ///
 /// On success `*out` receives a handle owned by the caller, to release
 /// with kcp_listener_free.

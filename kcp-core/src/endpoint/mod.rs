@@ -40,16 +40,33 @@ use crate::conn::{cipher_and_key, Conn, ConnError, ConnStats};
 use crate::crypt::{CipherKind, CryptError, KcpGoCipher, PacketCrypt, KEY_LEN};
 
 /// Names one session of an endpoint; never reused while the endpoint lives.
+/// Unique across the shards of one listener too (`listen_threads`): the
+/// shard's number is part of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SessionId(u64);
 
+/// Bits of a [`SessionId`] that index the endpoint's slots: more than
+/// `max_sessions`' ceiling, which bounds the slots.
+const INDEX_BITS: u32 = 26;
+const INDEX_MASK: u64 = (1 << INDEX_BITS) - 1;
+/// The most shards one listener can have (six bits above the index).
+pub const MAX_SHARDS: u32 = 64;
+
 impl SessionId {
-    fn new(index: u32, generation: u32) -> Self {
-        Self(u64::from(generation) << 32 | u64::from(index))
+    fn new(shard: u32, index: u32, generation: u32) -> Self {
+        Self(
+            u64::from(generation) << 32
+                | u64::from(shard) << INDEX_BITS
+                | (u64::from(index) & INDEX_MASK),
+        )
     }
 
     fn index(self) -> usize {
-        (self.0 & 0xffff_ffff) as usize
+        (self.0 & INDEX_MASK) as usize
+    }
+
+    fn shard(self) -> u32 {
+        ((self.0 & 0xffff_ffff) >> INDEX_BITS) as u32
     }
 
     fn generation(self) -> u32 {
@@ -186,6 +203,25 @@ pub struct EndpointStats {
     pub replaced: u64,
 }
 
+/// Field by field: a listener with several sockets sums its shards'.
+impl std::ops::Add for EndpointStats {
+    type Output = Self;
+
+    fn add(self, o: Self) -> Self {
+        Self {
+            datagrams_in: self.datagrams_in + o.datagrams_in,
+            crypt_errors: self.crypt_errors + o.crypt_errors,
+            malformed: self.malformed + o.malformed,
+            foreign_source: self.foreign_source + o.foreign_source,
+            unroutable: self.unroutable + o.unroutable,
+            backlog_full: self.backlog_full + o.backlog_full,
+            session_limit: self.session_limit + o.session_limit,
+            accepted: self.accepted + o.accepted,
+            replaced: self.replaced + o.replaced,
+        }
+    }
+}
+
 /// ACKs owed that make a datagram of their own right after input; fewer
 /// wait for the interval tick (kcp-go acks only there) or for a reply.
 const ACK_BATCH: usize = 2;
@@ -291,6 +327,9 @@ pub struct Endpoint {
     routes: HashMap<(SocketAddr, u32), SessionId>,
     peers: HashMap<SocketAddr, Peer>,
     live: usize,
+    /// This endpoint's number among a listener's shards (0 alone), part of
+    /// every [`SessionId`] it hands out.
+    shard: u32,
     backlog: VecDeque<SessionId>,
     timers: BinaryHeap<Reverse<(u64, SessionId)>>,
     events: VecDeque<SessionId>,
@@ -318,6 +357,14 @@ impl Endpoint {
     /// A listening endpoint: sessions are accepted from any address.
     pub fn listener(config: &Config) -> Result<Self, EndpointError> {
         Self::build(config, None)
+    }
+
+    /// Shard `shard` (below [`MAX_SHARDS`]) of a listener spread over
+    /// several sockets: its session ids differ from every other shard's.
+    pub fn listener_shard(config: &Config, shard: u32) -> Result<Self, EndpointError> {
+        let mut endpoint = Self::build(config, None)?;
+        endpoint.shard = shard % MAX_SHARDS;
+        Ok(endpoint)
     }
 
     /// A dialing endpoint with its one session to `remote` (conv from the
@@ -357,6 +404,7 @@ impl Endpoint {
             routes: HashMap::new(),
             peers: HashMap::new(),
             live: 0,
+            shard: 0,
             backlog: VecDeque::new(),
             timers: BinaryHeap::new(),
             events: VecDeque::new(),
@@ -796,7 +844,7 @@ impl Endpoint {
         slot.state = State::Live(live);
         slot.held = origin == Origin::Opened;
         slot.pending = 0;
-        let id = SessionId::new(index, slot.generation);
+        let id = SessionId::new(self.shard, index, slot.generation);
         self.live += 1;
         self.routes.insert((remote, conv), id);
         self.peers.entry(remote).or_default().sessions.push(id);
@@ -1138,12 +1186,18 @@ impl Endpoint {
     }
 
     fn slot_ref(&self, id: SessionId) -> Option<&Slot> {
+        if id.shard() != self.shard {
+            return None;
+        }
         self.slots
             .get(id.index())
             .filter(|s| s.generation == id.generation() && !matches!(s.state, State::Free))
     }
 
     fn slot_mut(&mut self, id: SessionId) -> Option<&mut Slot> {
+        if id.shard() != self.shard {
+            return None;
+        }
         self.slots
             .get_mut(id.index())
             .filter(|s| s.generation == id.generation() && !matches!(s.state, State::Free))

@@ -34,10 +34,12 @@
 
 mod driver;
 mod error;
+mod group;
 mod listener;
 mod session;
 mod shared;
 mod socket;
+mod steering;
 mod sys;
 
 pub use error::Error;
@@ -82,7 +84,8 @@ pub(crate) mod clock {
 }
 
 struct Runtime {
-    drivers: Vec<Arc<DriverHandle>>,
+    /// Grows when a listener asks for more threads than there are.
+    drivers: Mutex<Vec<Arc<DriverHandle>>>,
     /// Joined by [`shutdown`].
     threads: Mutex<Vec<JoinHandle<()>>>,
     next_driver: AtomicUsize,
@@ -98,6 +101,8 @@ static SHUT_DOWN: Mutex<bool> = Mutex::new(false);
 /// Starts the runtime with `n` I/O threads (1..=64) now. Only before the
 /// first listener or session exists (which starts it with the environment
 /// variable `KCP_IO_THREADS`, or one thread); afterwards it is an error.
+/// A listener whose `listen_threads` exceeds the count starts the threads
+/// it lacks (at most 64 in all).
 pub fn set_io_threads(n: usize) -> Result<(), Error> {
     if !(1..=64).contains(&n) {
         return Err(Error::Config(format!("io threads: {n} is not in 1..=64")));
@@ -124,7 +129,7 @@ fn start_runtime(n: usize) -> Result<Runtime, String> {
         .collect::<Result<(Vec<_>, Vec<_>), _>>()
         .map_err(|e| format!("cannot start the I/O threads: {e}"))?;
     Ok(Runtime {
-        drivers,
+        drivers: Mutex::new(drivers),
         threads: Mutex::new(threads),
         next_driver: AtomicUsize::new(0),
         next_token: AtomicUsize::new(0),
@@ -150,7 +155,7 @@ pub fn shutdown() -> Result<(), Error> {
     let Some(Ok(rt)) = RUNTIME.get() else {
         return Ok(());
     };
-    for driver in &rt.drivers {
+    for driver in rt.drivers.lock().unwrap_or_else(|e| e.into_inner()).iter() {
         driver.shut_down();
     }
     let threads = std::mem::take(&mut *rt.threads.lock().unwrap_or_else(|e| e.into_inner()));
@@ -181,6 +186,17 @@ fn start(
     ep: crate::endpoint::Endpoint,
     socket: std::net::UdpSocket,
 ) -> Result<Arc<shared::Shared>, Error> {
+    let mut started = start_each(vec![(ep, socket)], None)?;
+    Ok(started.remove(0))
+}
+
+/// Starts serving endpoints, each on a different I/O thread (starting
+/// threads if there are fewer than endpoints), all of them in `group` if
+/// given.
+fn start_each(
+    parts: Vec<(crate::endpoint::Endpoint, std::net::UdpSocket)>,
+    group: Option<Arc<group::Group>>,
+) -> Result<Vec<Arc<shared::Shared>>, Error> {
     let shut = SHUT_DOWN.lock().unwrap_or_else(|e| e.into_inner());
     if *shut {
         return Err(Error::Runtime(
@@ -188,14 +204,38 @@ fn start(
         ));
     }
     let rt = runtime()?;
-    let i = rt.next_driver.fetch_add(1, Ordering::Relaxed) % rt.drivers.len();
-    let token = rt.next_token.fetch_add(1, Ordering::Relaxed);
-    let driver = rt.drivers[i].clone();
-    let shared = Arc::new(shared::Shared::new(ep, socket, token, driver.clone())?);
-    driver.add(shared.clone());
+    let mut drivers = rt.drivers.lock().unwrap_or_else(|e| e.into_inner());
+    while drivers.len() < parts.len() {
+        let (driver, thread) = driver::spawn(format!("kcp-io-{}", drivers.len()))
+            .map_err(|e| Error::Runtime(format!("cannot start an I/O thread: {e}")))?;
+        drivers.push(driver);
+        rt.threads
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(thread);
+    }
+    let first = rt.next_driver.fetch_add(parts.len(), Ordering::Relaxed);
+    let mut started = Vec::with_capacity(parts.len());
+    for (i, (ep, socket)) in parts.into_iter().enumerate() {
+        let driver = drivers[(first + i) % drivers.len()].clone();
+        let token = rt.next_token.fetch_add(1, Ordering::Relaxed);
+        started.push(Arc::new(shared::Shared::new(
+            ep,
+            socket,
+            token,
+            driver,
+            group.clone(),
+        )?));
+    }
+    for shared in &started {
+        shared.driver.add(shared.clone());
+    }
+    drop(drivers);
     drop(shut);
-    Ok(shared)
+    Ok(started)
 }
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_listen_threads;

@@ -10,6 +10,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use super::driver::DriverHandle;
+use super::group::Group;
 use super::sys::{self, SendBatch};
 use super::{clock, Error};
 use crate::endpoint::{Endpoint, SessionError};
@@ -52,6 +53,9 @@ pub(crate) struct Shared {
     pub token: usize,
     pub driver: Arc<DriverHandle>,
     pub local: SocketAddr,
+    /// The listener this endpoint is one shard of (`listen_threads` > 1):
+    /// its wake-ups and pending events are the group's too.
+    group: Option<Arc<Group>>,
 }
 
 impl Shared {
@@ -60,6 +64,7 @@ impl Shared {
         socket: UdpSocket,
         token: usize,
         driver: Arc<DriverHandle>,
+        group: Option<Arc<Group>>,
     ) -> Result<Self, Error> {
         let local = socket.local_addr()?;
         Ok(Self {
@@ -78,6 +83,7 @@ impl Shared {
             token,
             driver,
             local,
+            group,
         })
     }
 
@@ -96,6 +102,9 @@ impl Shared {
             // notify_all is a system call even with nobody waiting.
             if self.waiters.load(Ordering::Acquire) > 0 {
                 self.cond.notify_all();
+            }
+            if let Some(group) = &self.group {
+                group.notify();
             }
         }
     }
@@ -173,6 +182,15 @@ impl Shared {
     /// Makes the event descriptor (if any) readable exactly while events
     /// are pending.
     fn sync_event_fd(&self, inner: &mut Inner) {
+        if let Some(group) = &self.group {
+            // The group's descriptor stands for every shard's.
+            let pending = inner.ep.has_events();
+            if pending != inner.fd_set {
+                inner.fd_set = pending;
+                group.shard_pending(pending);
+            }
+            return;
+        }
         let Some(fd) = self.events_fd.get() else {
             return;
         };

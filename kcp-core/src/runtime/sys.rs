@@ -1,6 +1,7 @@
 //! The runtime's system calls that std does not offer: `recvmmsg` and
 //! `sendmmsg` (one call moves a batch of datagrams), and `eventfd` (the
-//! pollable descriptor behind event queues). The only `unsafe` in kcp-core.
+//! pollable descriptor behind event queues), and the reuseport steering
+//! program's `setsockopt`. The only `unsafe` in kcp-core.
 #![allow(unsafe_code)]
 
 use std::io;
@@ -488,6 +489,35 @@ pub fn force_buffer_size(fd: RawFd, receive: bool, bytes: usize) -> io::Result<(
             option,
             (&value as *const libc::c_int).cast(),
             size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Attaches the classic BPF `program` that picks the socket of `fd`'s
+/// `SO_REUSEPORT` group each datagram reaches (`steering.rs`).
+pub fn attach_reuseport_program(fd: RawFd, program: &[libc::sock_filter]) -> io::Result<()> {
+    let len = u16::try_from(program.len())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "BPF program too long"))?;
+    let fprog = libc::sock_fprog {
+        len,
+        // The kernel only reads the program (the struct's pointer is not
+        // const for historical reasons).
+        filter: program.as_ptr().cast_mut(),
+    };
+    // SAFETY: `fprog` points at `program`, which outlives the call, with
+    // its length; the kernel copies the program and writes through neither.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ATTACH_REUSEPORT_CBPF,
+            (&fprog as *const libc::sock_fprog).cast(),
+            size_of::<libc::sock_fprog>() as libc::socklen_t,
         )
     };
     if rc == 0 {

@@ -264,7 +264,7 @@ fn idle_sessions_sleep_until(cfg: &Config, at_least: Option<u64>) {
             (Some(at), Some(ms)) => at >= super::clock::now() + ms,
             (Some(_), None) => false,
         };
-        let idle = quiet(listener.shared.lock().ep.next_timeout())
+        let idle = quiet(listener.shards[0].lock().ep.next_timeout())
             && quiet(client.shared_for_tests().lock().ep.next_timeout());
         if idle {
             break;
@@ -360,7 +360,7 @@ fn a_panic_on_one_endpoint_closes_its_sessions_and_spares_the_others() {
     // A reader blocked on the doomed endpoint, woken by the containment.
     std::thread::scope(|scope| {
         let blocked = scope.spawn(|| doomed_server.recv(&mut [0u8; 64], WAIT));
-        doomed.shared.lock().ep.panic_on = Some(b"poison".to_vec());
+        doomed.shards[0].lock().ep.panic_on = Some(b"poison".to_vec());
         let stranger = UdpSocket::bind("127.0.0.1:0").unwrap();
         stranger.send_to(b"poison", doomed.local_addr()).unwrap();
         match blocked.join().unwrap() {
@@ -446,7 +446,7 @@ fn closing_a_listener_wakes_a_blocked_poller() {
     std::thread::scope(|scope| {
         // (Bounded, so that without the fix the test fails instead of hanging.)
         let poller = scope.spawn(|| listener.poll_event(WAIT));
-        until_blocked(&listener.shared);
+        until_blocked(&listener.shards[0]);
         let closed_at = Instant::now();
         listener.close();
         match poller.join().unwrap() {
@@ -519,7 +519,7 @@ fn a_full_socket_stalls_no_other_endpoint_and_resumes_when_writable() {
     let big: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
     let lifted = RefusalLifted;
     sys::REFUSE_SENDS_ON.store(
-        full.shared.socket.as_raw_fd(),
+        full.shards[0].socket.as_raw_fd(),
         std::sync::atomic::Ordering::Relaxed,
     );
     std::thread::scope(|scope| {
@@ -535,7 +535,7 @@ fn a_full_socket_stalls_no_other_endpoint_and_resumes_when_writable() {
             std::thread::yield_now();
         }
         assert!(
-            full.shared.inner.try_lock().is_ok(),
+            full.shards[0].inner.try_lock().is_ok(),
             "the sender waits for room holding the endpoint's lock"
         );
         // The full endpoint still receives (its ACKs are parked) ...
