@@ -186,6 +186,22 @@ typedef struct kcp_event kcp_event;
 #define KCP_CLOSE_SHUTDOWN 7
 
 /*
+ Secure profile: the peer closed the session (its authenticated close
+ message arrived, after everything it had sent).
+ */
+#define KCP_CLOSE_PEER 8
+
+/*
+ Secure profile: the peer refused the handshake: the PSKs differ.
+ */
+#define KCP_CLOSE_AUTH_FAILED 9
+
+/*
+ Secure profile: no secure listener answered the handshake in time.
+ */
+#define KCP_CLOSE_HANDSHAKE_TIMEOUT 10
+
+/*
  A KCP control block for one conversation, driven by the caller: feed it
  datagrams with kcp_arq_input, call kcp_arq_update on time, and it hands
  the datagrams to send to its output callback.
@@ -464,6 +480,36 @@ struct kcp_endpoint_stats {
      The socket's send buffer in bytes, as the kernel granted it.
      */
     uint64_t socket_sndbuf;
+    /*
+     Secure profile: handshakes answered (the peer proved the psk).
+     */
+    uint64_t handshakes;
+    /*
+     Secure profile: initiations that did not authenticate (another psk,
+     or forged).
+     */
+    uint64_t handshake_failures;
+    /*
+     Secure profile: cookie replies sent (the listener was under load:
+     new peers first prove their address).
+     */
+    uint64_t cookies_sent;
+    /*
+     Secure profile: initiations dropped by the `handshake_rate` cap.
+     */
+    uint64_t handshakes_rate_limited;
+    /*
+     Secure profile: packets refused as replays.
+     */
+    uint64_t replays;
+    /*
+     Secure profile: packets that did not authenticate.
+     */
+    uint64_t auth_failures;
+    /*
+     Secure profile: sessions moved to their peer's new address.
+     */
+    uint64_t migrations;
 };
 
 /*
@@ -850,9 +896,12 @@ void kcp_config_free(struct kcp_config *config);
  sndwnd, rcvwnd (1..65535), stream (0/1), acknodelay (0/1), recovery
  (classic|improved), datashard, parityshard (0..255; 0 turns FEC off),
  crypt (null|none|salsa20|aes|aes-128|aes-192|secure), key (passphrase),
- psk, conv, dscp (0..63), sockbuf (bytes; 0 = the system's), keepalive
- (s of silence before a probe; default 10, 0 = off), idle_timeout (s of
- silence before a session closes; default 60, 0 = never), max_sessions.
+ psk (secure profile, required there: 64 hex digits, i.e. 32 random
+ bytes, or a passphrase), handshake_rate (secure: handshakes answered per
+ second, default 1000), conv, dscp (0..63), sockbuf (bytes; 0 = the
+ system's), keepalive (s of silence before a probe; default 10, 0 = off),
+ idle_timeout (s of silence before a session closes; default 60, 0 =
+ never), max_sessions, and the others listed in the README.
 
  `crypt=null` (the default, as in kcp-go) has no integrity check: a
  datagram corrupted in transit is delivered corrupted when UDP's checksum
@@ -1260,15 +1309,20 @@ int kcp_runtime_shutdown(void);
  `config`'s settings (copied: the configuration may be changed or freed
  afterwards). The conv comes from `config` or the OS random generator.
  Nothing is sent until the first message: a kcp-go listener learns of a
- session from its first data.
+ session from its first data. With `crypt=secure` the call runs the
+ handshake first and returns once the listener has confirmed it (about
+ two round trips).
 
  On success `*out` receives a handle owned by the caller, to release
  with kcp_session_free. Its events come from kcp_session_poll.
 
  Returns 0; KCP_EINVAL for a NULL pointer, an address that does not
- parse or resolve, or settings a session cannot use; KCP_EIO if the
- socket or the I/O threads cannot be set up. `*out` is untouched on
- error. kcp_last_error says why.
+ parse or resolve, or settings a session cannot use (`crypt=secure`
+ without a psk); KCP_EIO if the socket or the I/O threads cannot be set
+ up; with `crypt=secure`, KCP_EAUTH if the listener refused the
+ handshake (the psks differ) and KCP_ETIMEDOUT if no secure listener
+ answered within 5 s. `*out` is untouched on error. kcp_last_error says
+ why.
 
  Thread-safety: safe to call from any thread; `config` must not be
  changed by another thread meanwhile.

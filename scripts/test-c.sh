@@ -2,7 +2,7 @@
 # Tests the C API end to end, from C:
 #   1. builds libkcp (release) and the Rust latency benchmark;
 #   2. compiles the C tests (tests/c/test_arq.c, test_config.c,
-#      test_conn.c, test_session.c, test_lifecycle.c) and examples-c with -std=c11 -Wall
+#      test_conn.c, test_session.c, test_lifecycle.c, test_secure.c) and examples-c with -std=c11 -Wall
 #      -Wextra -Werror against include/kcp.h and libkcp.a;
 #   3. runs each C test plainly, built with ASan+UBSan, and under valgrind;
 #   4. runs the session examples over UDP on 127.0.0.1, plainly, with
@@ -61,7 +61,7 @@ cargo build -p kcp-bench --release --bin latency
 mkdir -p "$BUILD"
 # The C test programs of the ABI: each runs plain, with ASan+UBSan, and
 # under valgrind, and must end with "N passed, 0 failed".
-C_TESTS=(test_arq test_config test_conn test_session test_lifecycle)
+C_TESTS=(test_arq test_config test_conn test_session test_lifecycle test_secure)
 command -v valgrind >/dev/null || fail "valgrind is not installed"
 VALGRIND=(valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite)
 # The session examples must not leak what they own either.

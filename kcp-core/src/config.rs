@@ -106,7 +106,8 @@ pub const IDLE_TIMEOUT_DEFAULT: u32 = 60;
 /// Every key [`Config::set`] knows.
 pub const KEYS: &str = "mode, nodelay, interval, resend, nc, minrto, mtu, sndwnd, rcvwnd, stream, \
 acknodelay, recovery, redundancy, datashard, parityshard, crypt, key, psk, conv, dscp, sockbuf, keepalive, \
-idle_timeout, max_sessions, sessions_per_addr, backlog, linger, reuseport, listen_threads, max_message";
+idle_timeout, max_sessions, sessions_per_addr, backlog, linger, reuseport, listen_threads, max_message, \
+handshake_rate";
 
 /// Settings for one connection (or every connection of a listener).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -144,8 +145,13 @@ pub struct Config {
     pub crypt: CryptName,
     /// Passphrase for the kcp-go ciphers (kcptun's derivation).
     pub key: String,
-    /// Pre-shared key of the secure profile.
+    /// Pre-shared key of the secure profile (`crypt=secure`, where it is
+    /// required): 64 hex digits (32 random bytes), or a passphrase.
     pub psk: String,
+    /// Secure profile: handshakes a listener answers per second (a burst of
+    /// as many is allowed). Below half of that left, a new peer must first
+    /// prove its address with a cookie. Default 1000.
+    pub handshake_rate: u32,
     /// Conversation id; `None` picks one at random when dialing.
     pub conv: Option<u32>,
     /// DSCP bits for outgoing packets (0..=63).
@@ -215,6 +221,7 @@ impl Default for Config {
             crypt: CryptName::Null,
             key: String::new(),
             psk: String::new(),
+            handshake_rate: 1000,
             conv: None,
             dscp: 0,
             sockbuf: SOCKBUF_DEFAULT,
@@ -312,6 +319,9 @@ impl Config {
             }
             "key" => self.key = value.to_owned(),
             "psk" => self.psk = value.to_owned(),
+            "handshake_rate" => {
+                self.handshake_rate = number("handshake_rate", value, 1, 10_000_000)? as u32
+            }
             "conv" => self.conv = Some(number("conv", value, 0, u32::MAX.into())? as u32),
             "dscp" => self.dscp = number("dscp", value, 0, 63)? as u8,
             "sockbuf" => self.sockbuf = number("sockbuf", value, 0, 1 << 30)? as usize,

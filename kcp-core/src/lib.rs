@@ -42,6 +42,7 @@ pub mod crypt;
 pub mod endpoint;
 pub mod fec;
 pub mod runtime;
+pub mod secure;
 pub mod sim;
 
 pub use arq::{Arq, ArqError, ArqStats};

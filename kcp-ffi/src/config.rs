@@ -79,9 +79,12 @@ pub unsafe extern "C" fn kcp_config_free(config: *mut kcp_config) {
 /// sndwnd, rcvwnd (1..65535), stream (0/1), acknodelay (0/1), recovery
 /// (classic|improved), datashard, parityshard (0..255; 0 turns FEC off),
 /// crypt (null|none|salsa20|aes|aes-128|aes-192|secure), key (passphrase),
-/// psk, conv, dscp (0..63), sockbuf (bytes; 0 = the system's), keepalive
-/// (s of silence before a probe; default 10, 0 = off), idle_timeout (s of
-/// silence before a session closes; default 60, 0 = never), max_sessions.
+/// psk (secure profile, required there: 64 hex digits, i.e. 32 random
+/// bytes, or a passphrase), handshake_rate (secure: handshakes answered per
+/// second, default 1000), conv, dscp (0..63), sockbuf (bytes; 0 = the
+/// system's), keepalive (s of silence before a probe; default 10, 0 = off),
+/// idle_timeout (s of silence before a session closes; default 60, 0 =
+/// never), max_sessions, and the others listed in the README.
 ///
 /// `crypt=null` (the default, as in kcp-go) has no integrity check: a
 /// datagram corrupted in transit is delivered corrupted when UDP's checksum

@@ -107,6 +107,8 @@ pub(crate) fn runtime_error_code(error: &RuntimeError) -> c_int {
         RuntimeError::Session(e) => match e {
             SessionError::WouldBlock => KCP_EAGAIN,
             SessionError::Closed(CloseReason::Panic) => KCP_EPANIC,
+            SessionError::Closed(CloseReason::AuthFailed) => KCP_EAUTH,
+            SessionError::Closed(CloseReason::HandshakeTimeout) => KCP_ETIMEDOUT,
             SessionError::Closed(_) | SessionError::Unknown => KCP_ECLOSED,
             SessionError::MessageTooLarge { .. } => KCP_EMSGSIZE,
             SessionError::Conn(e) => conn_error_code(e),

@@ -44,6 +44,13 @@ pub const KCP_CLOSE_REPLACED: c_int = 5;
 pub const KCP_CLOSE_PANIC: c_int = 6;
 /// kcp_runtime_shutdown ended every session of the process.
 pub const KCP_CLOSE_SHUTDOWN: c_int = 7;
+/// Secure profile: the peer closed the session (its authenticated close
+/// message arrived, after everything it had sent).
+pub const KCP_CLOSE_PEER: c_int = 8;
+/// Secure profile: the peer refused the handshake: the PSKs differ.
+pub const KCP_CLOSE_AUTH_FAILED: c_int = 9;
+/// Secure profile: no secure listener answered the handshake in time.
+pub const KCP_CLOSE_HANDSHAKE_TIMEOUT: c_int = 10;
 
 /// One event, filled by kcp_listener_poll or kcp_session_poll. Plain data
 /// owned by the caller.
@@ -85,6 +92,9 @@ pub(crate) fn close_reason_code(reason: CloseReason) -> c_int {
         CloseReason::Replaced => KCP_CLOSE_REPLACED,
         CloseReason::Panic => KCP_CLOSE_PANIC,
         CloseReason::Shutdown => KCP_CLOSE_SHUTDOWN,
+        CloseReason::Peer(_) => KCP_CLOSE_PEER,
+        CloseReason::AuthFailed => KCP_CLOSE_AUTH_FAILED,
+        CloseReason::HandshakeTimeout => KCP_CLOSE_HANDSHAKE_TIMEOUT,
     }
 }
 

@@ -86,6 +86,22 @@ pub struct kcp_endpoint_stats {
     pub socket_rcvbuf: u64,
     /// The socket's send buffer in bytes, as the kernel granted it.
     pub socket_sndbuf: u64,
+    /// Secure profile: handshakes answered (the peer proved the psk).
+    pub handshakes: u64,
+    /// Secure profile: initiations that did not authenticate (another psk,
+    /// or forged).
+    pub handshake_failures: u64,
+    /// Secure profile: cookie replies sent (the listener was under load:
+    /// new peers first prove their address).
+    pub cookies_sent: u64,
+    /// Secure profile: initiations dropped by the `handshake_rate` cap.
+    pub handshakes_rate_limited: u64,
+    /// Secure profile: packets refused as replays.
+    pub replays: u64,
+    /// Secure profile: packets that did not authenticate.
+    pub auth_failures: u64,
+    /// Secure profile: sessions moved to their peer's new address.
+    pub migrations: u64,
 }
 
 impl kcp_endpoint_stats {
@@ -103,6 +119,13 @@ impl kcp_endpoint_stats {
             send_drops,
             socket_rcvbuf: rcvbuf as u64,
             socket_sndbuf: sndbuf as u64,
+            handshakes: s.secure.handshakes,
+            handshake_failures: s.secure.handshake_failures,
+            cookies_sent: s.secure.cookies_sent,
+            handshakes_rate_limited: s.secure.rate_limited,
+            replays: s.secure.replays,
+            auth_failures: s.secure.auth_failures,
+            migrations: s.secure.migrations,
         }
     }
 }

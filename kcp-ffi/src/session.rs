@@ -63,15 +63,20 @@ unsafe fn handle<'a>(session: *const kcp_session) -> Result<&'a kcp_session, c_i
 /// `config`'s settings (copied: the configuration may be changed or freed
 /// afterwards). The conv comes from `config` or the OS random generator.
 /// Nothing is sent until the first message: a kcp-go listener learns of a
-/// session from its first data.
+/// session from its first data. With `crypt=secure` the call runs the
+/// handshake first and returns once the listener has confirmed it (about
+/// two round trips).
 ///
 /// On success `*out` receives a handle owned by the caller, to release
 /// with kcp_session_free. Its events come from kcp_session_poll.
 ///
 /// Returns 0; KCP_EINVAL for a NULL pointer, an address that does not
-/// parse or resolve, or settings a session cannot use; KCP_EIO if the
-/// socket or the I/O threads cannot be set up. `*out` is untouched on
-/// error. kcp_last_error says why.
+/// parse or resolve, or settings a session cannot use (`crypt=secure`
+/// without a psk); KCP_EIO if the socket or the I/O threads cannot be set
+/// up; with `crypt=secure`, KCP_EAUTH if the listener refused the
+/// handshake (the psks differ) and KCP_ETIMEDOUT if no secure listener
+/// answered within 5 s. `*out` is untouched on error. kcp_last_error says
+/// why.
 ///
 /// Thread-safety: safe to call from any thread; `config` must not be
 /// changed by another thread meanwhile.

@@ -53,8 +53,9 @@ pub(crate) fn cipher_kind(name: CryptName) -> Result<CipherKind, ConnError> {
         CryptName::Aes192 => CipherKind::Aes192,
         CryptName::Secure => {
             return Err(ConnError::Config(
-                "crypt = secure is the secure profile, which is not available yet; \
-                 use a kcp-go cipher (null, none, salsa20, aes, aes-128, aes-192)"
+                "crypt = secure needs a handshake, which sessions (listen, dial, \
+                 connect) run; a bare connection takes a kcp-go cipher (null, none, \
+                 salsa20, aes, aes-128, aes-192)"
                     .into(),
             ))
         }

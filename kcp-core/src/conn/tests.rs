@@ -161,8 +161,8 @@ fn the_datagram_layout_is_kcp_gos() {
 }
 
 #[test]
-fn the_secure_profile_is_refused_until_it_exists() {
+fn the_secure_profile_is_refused_on_a_bare_connection_with_the_reason() {
     let mut cfg = Config::default();
     cfg.set("crypt", "secure").unwrap();
-    assert!(matches!(Conn::new(&cfg, 1), Err(ConnError::Config(m)) if m.contains("secure")));
+    assert!(matches!(Conn::new(&cfg, 1), Err(ConnError::Config(m)) if m.contains("sessions")));
 }

@@ -28,6 +28,7 @@
 //!   close only by silence (dead link or idle timeout), as with kcp-go.
 
 mod route;
+mod secure;
 
 pub use route::{admissible, route, Refusal, Route};
 
@@ -35,9 +36,10 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::net::SocketAddr;
 
-use crate::config::Config;
+use crate::config::{Config, CryptName};
 use crate::conn::{cipher_and_key, Conn, ConnError, ConnStats};
 use crate::crypt::{CipherKind, CryptError, KcpGoCipher, PacketCrypt, KEY_LEN};
+use crate::secure::{Guard, Link, SecureStats};
 
 /// Names one session of an endpoint; never reused while the endpoint lives.
 /// Unique across the shards of one listener too (`listen_threads`): the
@@ -98,6 +100,31 @@ pub enum CloseReason {
     Panic,
     /// The runtime was shut down (`runtime::shutdown`).
     Shutdown,
+    /// Secure profile: the peer closed the session (an authenticated close
+    /// message), for its reason (a [`CloseReason::code`]).
+    Peer(u8),
+    /// Secure profile: the peer refused our handshake: the PSKs differ.
+    AuthFailed,
+    /// Secure profile: the handshake had no answer in time.
+    HandshakeTimeout,
+}
+
+impl CloseReason {
+    /// A small number for the wire (the secure profile's close message):
+    /// 1 local, 2 dead link, 3 idle timeout, 4 listener closed, 5 replaced,
+    /// 6 panic, 7 shutdown; 0 for anything else.
+    pub fn code(self) -> u8 {
+        match self {
+            Self::Local => 1,
+            Self::DeadLink => 2,
+            Self::IdleTimeout => 3,
+            Self::ListenerClosed => 4,
+            Self::Replaced => 5,
+            Self::Panic => 6,
+            Self::Shutdown => 7,
+            Self::Peer(_) | Self::AuthFailed | Self::HandshakeTimeout => 0,
+        }
+    }
 }
 
 impl std::fmt::Display for CloseReason {
@@ -112,6 +139,28 @@ impl std::fmt::Display for CloseReason {
                 "internal error: a panic while handling its endpoint closed it (a bug in kcp-rs)"
             }
             Self::Shutdown => "the runtime was shut down",
+            Self::Peer(code) => {
+                return write!(
+                    f,
+                    "closed by the peer ({})",
+                    match code {
+                        1 => "it closed the session",
+                        2 => "dead link: we stopped acknowledging",
+                        3 => "idle timeout: nothing arrived from us",
+                        4 => "its listener was closed",
+                        5 => "replaced by a newer session",
+                        6 => "an internal error on its side",
+                        7 => "its runtime was shut down",
+                        _ => "no reason given",
+                    }
+                )
+            }
+            Self::AuthFailed => {
+                "authentication failed: the peer refused our handshake (the psk differs)"
+            }
+            Self::HandshakeTimeout => {
+                "handshake timed out: no secure listener answered (unreachable, or not crypt=secure)"
+            }
         })
     }
 }
@@ -201,6 +250,8 @@ pub struct EndpointStats {
     pub accepted: u64,
     /// Accepted sessions replaced by a new conv from their address.
     pub replaced: u64,
+    /// The secure profile's counters (zero otherwise).
+    pub secure: SecureStats,
 }
 
 /// Field by field: a listener with several sockets sums its shards'.
@@ -218,6 +269,7 @@ impl std::ops::Add for EndpointStats {
             session_limit: self.session_limit + o.session_limit,
             accepted: self.accepted + o.accepted,
             replaced: self.replaced + o.replaced,
+            secure: self.secure + o.secure,
         }
     }
 }
@@ -265,6 +317,44 @@ struct Live {
     write_blocked: bool,
     /// Readable was announced and recv has not drained the session since.
     readable_announced: bool,
+    /// Secure profile: the session's handshake and packet keys.
+    link: Option<Box<Link>>,
+    /// Secure profile: the peer closed (its reason); the session ends once
+    /// the application has read what arrived before.
+    peer_closed: Option<u8>,
+}
+
+impl Live {
+    /// Runs `step` on the connection with its datagrams going to the peer:
+    /// sealed by the secure link if there is one, and held back until its
+    /// handshake is done.
+    fn drive<O: FnMut(SocketAddr, &[u8]) + ?Sized>(
+        &mut self,
+        now: u64,
+        out: &mut O,
+        step: impl FnOnce(&mut Conn, u32, &mut dyn FnMut(&[u8])),
+    ) {
+        let remote = self.remote;
+        match self.link.as_deref_mut() {
+            None => step(&mut self.conn, ms32(now), &mut |d: &[u8]| out(remote, d)),
+            Some(link) if link.is_established() && self.peer_closed.is_none() => {
+                let mut seal = |d: &[u8]| {
+                    // Only an exhausted counter (2^62 packets) fails.
+                    let _ = link.seal(now, crate::secure::wire::payload::KCP, d, &mut |p| {
+                        out(remote, p)
+                    });
+                };
+                step(&mut self.conn, ms32(now), &mut seal)
+            }
+            Some(_) => {}
+        }
+    }
+
+    /// Whether the connection's own timers count: not while a secure
+    /// handshake holds its output back.
+    fn conn_runs(&self) -> bool {
+        self.link.as_ref().map_or(true, |l| l.is_established()) && self.peer_closed.is_none()
+    }
 }
 
 #[derive(Debug)]
@@ -337,6 +427,13 @@ pub struct Endpoint {
     /// Something a blocked caller may be waiting for changed.
     wake: bool,
     stats: EndpointStats,
+    /// Secure profile: handshakes, cookies, tickets.
+    guard: Option<Box<Guard>>,
+    /// Secure profile: sessions by our index in their packets.
+    by_index: HashMap<u32, SessionId>,
+    /// Secure profile: responder indices whose ticket made a session, until
+    /// the ticket expires, so a replayed confirm makes none.
+    consumed: HashMap<u32, u64>,
     /// Test-only fault injection: a datagram starting with these bytes
     /// makes `handle_datagram` panic.
     #[cfg(test)]
@@ -377,22 +474,36 @@ impl Endpoint {
     ) -> Result<(Self, SessionId), EndpointError> {
         let mut endpoint = Self::build(config, Some(remote))?;
         endpoint.accepting = false;
-        let conv = match config.conv {
-            Some(conv) => conv,
-            None => random_conv()?,
-        };
-        let id = endpoint.open(remote, conv, Origin::Opened, now)?;
+        let id = endpoint.open_to(remote, now)?;
         Ok((endpoint, id))
     }
 
     fn build(config: &Config, dialed: Option<SocketAddr>) -> Result<Self, EndpointError> {
-        // The slow key derivation runs once per endpoint, not per session.
-        let (cipher, key) = cipher_and_key(config)?;
+        let mut config = config.clone();
+        // The slow key derivations run once per endpoint, not per session.
+        let (cipher, key, guard) = if config.crypt == CryptName::Secure {
+            let psk = crate::secure::psk_from_setting(&config.psk).map_err(ConnError::Config)?;
+            let guard = Guard::new(&psk, config.handshake_rate as u64, 0)?;
+            // Sessions see the room a packet has left after the profile's
+            // header and tag.
+            config.mtu = config
+                .mtu
+                .checked_sub(crate::secure::wire::TRANSPORT_OVERHEAD)
+                .ok_or_else(|| ConnError::Config("mtu is too small for crypt=secure".into()))?;
+            (CipherKind::Null, [0; KEY_LEN], Some(Box::new(guard)))
+        } else {
+            let (cipher, key) = cipher_and_key(&config)?;
+            (cipher, key, None)
+        };
         let opener = PacketCrypt::new(KcpGoCipher::new(cipher, &key))?;
         // Fail now, not on the first datagram, if sessions cannot be made.
-        Conn::with_crypt(config, 0, PacketCrypt::new(KcpGoCipher::new(cipher, &key))?)?;
+        Conn::with_crypt(
+            &config,
+            0,
+            PacketCrypt::new(KcpGoCipher::new(cipher, &key))?,
+        )?;
         Ok(Self {
-            config: config.clone(),
+            config,
             cipher,
             key,
             opener,
@@ -411,6 +522,9 @@ impl Endpoint {
             dirty: Vec::new(),
             wake: false,
             stats: EndpointStats::default(),
+            guard,
+            by_index: HashMap::new(),
+            consumed: HashMap::new(),
             #[cfg(test)]
             panic_on: None,
         })
@@ -423,7 +537,11 @@ impl Endpoint {
 
     /// The counters.
     pub fn stats(&self) -> EndpointStats {
-        self.stats
+        let mut stats = self.stats;
+        if let Some(guard) = &self.guard {
+            stats.secure = stats.secure + guard.stats;
+        }
+        stats
     }
 
     /// Sessions open or closing.
@@ -468,6 +586,11 @@ impl Endpoint {
         {
             panic!("injected fault");
         }
+        if self.guard.is_some() {
+            // Sessions are found by index, whatever the address (migration).
+            self.handle_secure(now, from, datagram, out);
+            return;
+        }
         if self.dialed.is_some_and(|remote| remote != from) {
             self.stats.foreign_source += 1;
             return;
@@ -488,7 +611,7 @@ impl Endpoint {
                 Some(&id) => Some(id),
                 None if !self.accepting => None,
                 None => match admissible(payload, self.receive_window(), self.config.stream) {
-                    Ok(()) => self.admit(now, from, conv, first_sn, out),
+                    Ok(()) => self.admit(now, from, conv, first_sn, None, out),
                     Err(Refusal::Malformed) => {
                         self.stats.malformed += 1;
                         return;
@@ -534,6 +657,7 @@ impl Endpoint {
         from: SocketAddr,
         conv: u32,
         first_sn: u32,
+        link: Option<Box<Link>>,
         out: &mut O,
     ) -> Option<SessionId> {
         // The sessions this listener accepted from `from`, oldest first
@@ -568,7 +692,7 @@ impl Endpoint {
             self.stats.replaced += 1;
             self.finish(now, oldest, CloseReason::Replaced, out);
         }
-        let id = self.open(from, conv, Origin::Accepted, now).ok()?;
+        let id = self.open(from, conv, Origin::Accepted, now, link).ok()?;
         self.stats.accepted += 1;
         self.backlog.push_back(id);
         if let Some(live) = self.live_mut(id) {
@@ -587,8 +711,7 @@ impl Endpoint {
             if let Some(live) = self.live_mut(id) {
                 live.dirty = false;
                 if live.conn.arq().wants_flush(ACK_BATCH) {
-                    let remote = live.remote;
-                    live.conn.flush(ms32(now), &mut |d: &[u8]| out(remote, d));
+                    live.drive(now, out, |conn, now, send| conn.flush(now, &mut &mut *send));
                 }
                 self.settle(now, id, out);
             }
@@ -626,13 +749,29 @@ impl Endpoint {
                 continue;
             }
             live.armed = None;
-            let remote = live.remote;
-            let mut send = |d: &[u8]| out(remote, d);
-            if keepalive_ms > 0 && now >= live.last_input.max(live.last_keepalive) + keepalive_ms {
-                live.last_keepalive = now;
-                live.conn.keepalive(ms32(now), &mut send);
+            if let Some(link) = live.link.as_deref_mut() {
+                let remote = live.remote;
+                if let Err(failure) = link.due(now, &mut |p: &[u8]| out(remote, p)) {
+                    let reason = match failure {
+                        crate::secure::HandshakeFailure::Rejected => CloseReason::AuthFailed,
+                        crate::secure::HandshakeFailure::TimedOut => CloseReason::HandshakeTimeout,
+                    };
+                    self.end(id, reason);
+                    continue;
+                }
             }
-            live.conn.update(ms32(now), &mut send);
+            if keepalive_ms > 0
+                && live.conn_runs()
+                && now >= live.last_input.max(live.last_keepalive) + keepalive_ms
+            {
+                live.last_keepalive = now;
+                live.drive(now, out, |conn, now, send| {
+                    conn.keepalive(now, &mut &mut *send)
+                });
+            }
+            live.drive(now, out, |conn, now, send| {
+                conn.update(now, &mut &mut *send)
+            });
             self.settle(now, id, out);
         }
     }
@@ -651,6 +790,12 @@ impl Endpoint {
         };
         let ending = if live.conn.arq().is_dead() {
             Some(CloseReason::DeadLink)
+        } else if let Some(code) = live
+            .peer_closed
+            .filter(|_| live.conn.peek_size().is_none() || live.closing.is_some())
+        {
+            // Everything that arrived before the peer's close has been read.
+            Some(CloseReason::Peer(code))
         } else if idle_ms > 0 && now.saturating_sub(live.last_input) >= idle_ms {
             Some(CloseReason::IdleTimeout)
         } else if let Some((until, reason)) = live.closing {
@@ -677,7 +822,11 @@ impl Endpoint {
                 raise |= WRITABLE;
             }
         }
-        let mut deadline = live.conn.next_deadline(ms32(now)).map(|d| widen(now, d));
+        let mut deadline = if live.conn_runs() {
+            live.conn.next_deadline(ms32(now)).map(|d| widen(now, d))
+        } else {
+            None
+        };
         if deadline.is_some() {
             live.idle_since = None;
             live.trimmed = false;
@@ -688,6 +837,9 @@ impl Endpoint {
             let since = *live.idle_since.get_or_insert(now);
             if now >= since + TRIM_AFTER_MS {
                 live.conn.trim();
+                if let Some(link) = live.link.as_deref_mut() {
+                    link.trim();
+                }
                 live.trimmed = true;
             } else {
                 deadline = Some(since + TRIM_AFTER_MS);
@@ -697,11 +849,14 @@ impl Endpoint {
         if idle_ms > 0 {
             wake_at(live.last_input + idle_ms);
         }
-        if keepalive_ms > 0 {
+        if keepalive_ms > 0 && live.conn_runs() {
             wake_at(live.last_input.max(live.last_keepalive) + keepalive_ms);
         }
         if let Some((until, _)) = live.closing {
             wake_at(until);
+        }
+        if let Some(at) = live.link.as_ref().and_then(|l| l.next_timer()) {
+            wake_at(at);
         }
         if let Some(at) = deadline {
             if live.armed.map_or(true, |armed| at < armed) {
@@ -806,12 +961,14 @@ impl Endpoint {
         conv: u32,
         origin: Origin,
         now: u64,
+        link: Option<Box<Link>>,
     ) -> Result<SessionId, EndpointError> {
         if self.live >= self.config.max_sessions {
             return Err(EndpointError::Limit(self.config.max_sessions));
         }
         let crypt = PacketCrypt::new(KcpGoCipher::new(self.cipher, &self.key))?;
         let conn = Conn::with_crypt(&self.config, conv, crypt)?;
+        let local_index = link.as_ref().map(|l| l.local);
         let live = Box::new(Live {
             conn,
             remote,
@@ -826,6 +983,8 @@ impl Endpoint {
             in_backlog: false,
             write_blocked: false,
             readable_announced: false,
+            link,
+            peer_closed: None,
         });
         let index = match self.free.pop() {
             Some(index) => index,
@@ -848,6 +1007,9 @@ impl Endpoint {
         self.live += 1;
         self.routes.insert((remote, conv), id);
         self.peers.entry(remote).or_default().sessions.push(id);
+        if let Some(local) = local_index {
+            self.by_index.insert(local, id);
+        }
         Ok(id)
     }
 
@@ -857,6 +1019,9 @@ impl Endpoint {
     pub fn connect(&mut self, now: u64, remote: SocketAddr) -> Result<SessionId, EndpointError> {
         if self.dialed.is_some() || !self.accepting {
             return Err(EndpointError::Closed);
+        }
+        if self.guard.is_some() {
+            return self.open_to(remote, now);
         }
         let conv = loop {
             let conv = match self.config.conv {
@@ -871,7 +1036,26 @@ impl Endpoint {
             // Only reachable with a fixed conv: the new session supersedes.
             self.finish(now, old, CloseReason::Replaced, &mut |_, _| {});
         }
-        self.open(remote, conv, Origin::Opened, now)
+        self.open(remote, conv, Origin::Opened, now, None)
+    }
+
+    /// A session we open to `remote`: in the secure profile with a
+    /// handshake (conv = our index), else with a conv from the
+    /// configuration or the OS CSPRNG.
+    fn open_to(&mut self, remote: SocketAddr, now: u64) -> Result<SessionId, EndpointError> {
+        if let Some(guard) = &self.guard {
+            let local = self.new_index()?;
+            let link = Box::new(guard.initiate(local, now)?);
+            let id = self.open(remote, local, Origin::Opened, now, Some(link))?;
+            // The initiation goes out from the timer, at once.
+            self.settle(now, id, &mut |_, _| {});
+            return Ok(id);
+        }
+        let conv = match self.config.conv {
+            Some(conv) => conv,
+            None => random_conv()?,
+        };
+        self.open(remote, conv, Origin::Opened, now, None)
     }
 
     /// Takes the oldest accepted session from the backlog; it is the
@@ -925,8 +1109,7 @@ impl Endpoint {
         let held_back = live.conn.arq().queued() > 0;
         let n = live.conn.send(data)?;
         if !held_back {
-            let remote = live.remote;
-            live.conn.flush(ms32(now), &mut |d: &[u8]| out(remote, d));
+            live.drive(now, out, |conn, now, send| conn.flush(now, &mut &mut *send));
         }
         self.settle(now, id, out);
         Ok(n)
@@ -957,8 +1140,24 @@ impl Endpoint {
         self.settle(now, id, out);
         match result {
             Ok(n) => Ok(n),
-            Err(ConnError::Arq(crate::arq::ArqError::WouldBlock)) => Err(SessionError::WouldBlock),
+            // Nothing left to read from a peer that closed: its end.
+            Err(ConnError::Arq(crate::arq::ArqError::WouldBlock)) => {
+                self.status(id)?;
+                Err(SessionError::WouldBlock)
+            }
             Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Secure profile: `Ok` once the session's handshake is done both ways,
+    /// `WouldBlock` while it runs, else why it failed
+    /// ([`CloseReason::AuthFailed`], [`CloseReason::HandshakeTimeout`]).
+    /// Other profiles have no handshake: `Ok` at once.
+    pub fn handshake(&self, id: SessionId) -> Result<(), SessionError> {
+        self.status(id)?;
+        match self.live_ref(id).and_then(|l| l.link.as_deref()) {
+            Some(link) if !link.is_established() => Err(SessionError::WouldBlock),
+            _ => Ok(()),
         }
     }
 
@@ -1058,8 +1257,7 @@ impl Endpoint {
         let linger = u64::from(self.config.linger);
         let live = self.usable(id)?;
         live.closing = Some((now + linger, reason));
-        let remote = live.remote;
-        live.conn.flush(ms32(now), &mut |d: &[u8]| out(remote, d));
+        live.drive(now, out, |conn, now, send| conn.flush(now, &mut &mut *send));
         self.settle(now, id, out);
         // Threads blocked on the session return now, not when the
         // lingering data is done.
@@ -1133,9 +1331,20 @@ impl Endpoint {
         let Some(live) = self.live_mut(id) else {
             return;
         };
-        // Whatever a close has left to say goes out now.
-        let remote = live.remote;
-        live.conn.flush(ms32(now), &mut |d: &[u8]| out(remote, d));
+        // Whatever a close has left to say goes out now, and in the secure
+        // profile the close itself, so the peer need not wait for silence.
+        live.drive(now, out, |conn, now, send| conn.flush(now, &mut &mut *send));
+        if let Some(link) = live.link.as_deref_mut() {
+            if link.is_established() && live.peer_closed.is_none() {
+                let remote = live.remote;
+                let _ = link.seal(
+                    now,
+                    crate::secure::wire::payload::CLOSE,
+                    &[reason.code()],
+                    &mut |p: &[u8]| out(remote, p),
+                );
+            }
+        }
         self.end(id, reason);
     }
 
@@ -1146,16 +1355,12 @@ impl Endpoint {
         };
         let remote = live.remote;
         let conv = live.conn.conv();
-        self.routes.remove(&(remote, conv));
-        if let Some(peer) = self.peers.get_mut(&remote) {
-            peer.sessions.retain(|&s| s != id);
-            if peer.last_data == Some(id) {
-                peer.last_data = None;
-            }
-            if peer.sessions.is_empty() {
-                self.peers.remove(&remote);
-            }
+        if let Some(link) = &live.link {
+            let local = link.local;
+            self.by_index.remove(&local);
         }
+        self.routes.remove(&(remote, conv));
+        self.forget_peer(remote, id);
         self.live = self.live.saturating_sub(1);
         self.wake = true;
         let Some(slot) = self.slot_mut(id) else {
@@ -1167,6 +1372,19 @@ impl Endpoint {
             self.raise(id, CLOSED);
         } else {
             self.vacate(id);
+        }
+    }
+
+    /// Session `id` no longer belongs to `remote`'s sessions.
+    fn forget_peer(&mut self, remote: SocketAddr, id: SessionId) {
+        if let Some(peer) = self.peers.get_mut(&remote) {
+            peer.sessions.retain(|&s| s != id);
+            if peer.last_data == Some(id) {
+                peer.last_data = None;
+            }
+            if peer.sessions.is_empty() {
+                self.peers.remove(&remote);
+            }
         }
     }
 
@@ -1215,6 +1433,21 @@ impl Endpoint {
             Some(State::Live(live)) => Some(live),
             _ => None,
         }
+    }
+}
+
+/// A live session among `slots`: a free function, so that a caller can use
+/// other fields of the endpoint meanwhile.
+fn live_in(slots: &mut [Slot], shard: u32, id: SessionId) -> Option<&mut Live> {
+    if id.shard() != shard {
+        return None;
+    }
+    match slots.get_mut(id.index()) {
+        Some(slot) if slot.generation == id.generation() => match &mut slot.state {
+            State::Live(live) => Some(live),
+            _ => None,
+        },
+        _ => None,
     }
 }
 

@@ -700,3 +700,5 @@ fn with_tokens_required_a_sessions_events_wait_for_its_token() {
     net.with(addr(SERVER), |e, now, out| e.release(now, s, out));
     assert_eq!(net.ep(addr(SERVER)).tags(s), Tags::default());
 }
+
+mod secure;

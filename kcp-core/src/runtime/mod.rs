@@ -239,3 +239,5 @@ fn start_each(
 mod tests;
 #[cfg(test)]
 mod tests_listen_threads;
+#[cfg(test)]
+mod tests_secure;

@@ -54,7 +54,15 @@ impl Session {
         let udp = socket::bind(socket::any_for(remote), config, false)?;
         let (ep, id) = Endpoint::dialer(config, remote, super::clock::now())?;
         let shared = super::start(ep, udp)?;
-        Ok(Self::new(shared, id, true))
+        let session = Self::new(shared, id, true);
+        // The secure profile's handshake: done, refused (another psk) or
+        // unanswered, before the caller gets the session. The endpoint
+        // gives up first; this bound only guards against a stuck clock.
+        let bound = Duration::from_millis(crate::secure::HANDSHAKE_TIMEOUT_MS + 1_000);
+        session
+            .shared
+            .wait_for(Some(bound), |ep, _, _| ep.handshake(id))?;
+        Ok(session)
     }
 
     /// Sends one message (stream mode: bytes). Waits while the send queue
@@ -154,9 +162,15 @@ impl Session {
         super::socket::buffer_sizes(&self.shared.socket)
     }
 
-    /// The peer's address.
+    /// The peer's address: where the session sends now (in the secure
+    /// profile a session follows its peer to a new address), or its last
+    /// one once closed.
     pub fn remote_addr(&self) -> SocketAddr {
-        self.remote
+        self.shared
+            .lock()
+            .ep
+            .peer_of(self.id)
+            .map_or(self.remote, |(addr, _)| addr)
     }
 
     /// The local socket's address.

@@ -21,7 +21,7 @@ fn config(pairs: &[(&str, &str)]) -> Config {
     c
 }
 
-fn recv_vec(s: &Session) -> Vec<u8> {
+pub(super) fn recv_vec(s: &Session) -> Vec<u8> {
     let mut buf = vec![0u8; 1 << 16];
     let n = s.recv(&mut buf, WAIT).unwrap();
     buf.truncate(n);
