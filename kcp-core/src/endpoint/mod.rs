@@ -751,12 +751,8 @@ impl Endpoint {
             live.armed = None;
             if let Some(link) = live.link.as_deref_mut() {
                 let remote = live.remote;
-                if let Err(failure) = link.due(now, &mut |p: &[u8]| out(remote, p)) {
-                    let reason = match failure {
-                        crate::secure::HandshakeFailure::Rejected => CloseReason::AuthFailed,
-                        crate::secure::HandshakeFailure::TimedOut => CloseReason::HandshakeTimeout,
-                    };
-                    self.end(id, reason);
+                if link.due(now, &mut |p: &[u8]| out(remote, p)).is_err() {
+                    self.end(id, CloseReason::HandshakeTimeout);
                     continue;
                 }
             }

@@ -480,22 +480,7 @@ pub fn force_buffer_size(fd: RawFd, receive: bool, bytes: usize) -> io::Result<(
         libc::SO_SNDBUFFORCE
     };
     let value = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
-    // SAFETY: `value` is a live c_int and its size is passed with it;
-    // setsockopt only reads it.
-    let rc = unsafe {
-        libc::setsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            option,
-            (&value as *const libc::c_int).cast(),
-            size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    set_socket_option(fd, option, &value)
 }
 
 /// Attaches the classic BPF `program` that picks the socket of `fd`'s
@@ -509,15 +494,22 @@ pub fn attach_reuseport_program(fd: RawFd, program: &[libc::sock_filter]) -> io:
         // const for historical reasons).
         filter: program.as_ptr().cast_mut(),
     };
-    // SAFETY: `fprog` points at `program`, which outlives the call, with
-    // its length; the kernel copies the program and writes through neither.
+    // `fprog` points at `program`, which outlives the call, with its
+    // length; the kernel copies the program.
+    set_socket_option(fd, libc::SO_ATTACH_REUSEPORT_CBPF, &fprog)
+}
+
+/// `setsockopt(fd, SOL_SOCKET, option, value)`.
+fn set_socket_option<T>(fd: RawFd, option: libc::c_int, value: &T) -> io::Result<()> {
+    // SAFETY: `value` is a live `T` and its size is passed with it;
+    // setsockopt only reads it.
     let rc = unsafe {
         libc::setsockopt(
             fd,
             libc::SOL_SOCKET,
-            libc::SO_ATTACH_REUSEPORT_CBPF,
-            (&fprog as *const libc::sock_fprog).cast(),
-            size_of::<libc::sock_fprog>() as libc::socklen_t,
+            option,
+            (value as *const T).cast(),
+            size_of::<T>() as libc::socklen_t,
         )
     };
     if rc == 0 {

@@ -51,6 +51,9 @@ pub enum SealError {
     /// The output buffer cannot hold the packet.
     #[error("the packet does not fit")]
     NoRoom,
+    /// The handshake has not produced keys yet.
+    #[error("the handshake has not produced keys yet")]
+    NoKeys,
     /// The counter reached [`MAX_COUNTER`]: the session must end.
     #[error("the session's packet counter is exhausted")]
     Exhausted,

@@ -394,14 +394,10 @@ enum LinkState {
     Established,
 }
 
-/// How a handshake ended badly.
+/// The handshake had no answer in [`HANDSHAKE_TIMEOUT_MS`] (a refusal
+/// comes as a reject packet, which the endpoint handles).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HandshakeFailure {
-    /// The responder said our initiation did not authenticate.
-    Rejected,
-    /// No answer in [`HANDSHAKE_TIMEOUT_MS`].
-    TimedOut,
-}
+pub struct HandshakeTimedOut;
 
 /// One session's side of the profile: its indices, handshake and channel.
 pub struct Link {
@@ -452,12 +448,12 @@ impl Link {
 
     /// The handshake's timers: resends what is due through `out`; fails
     /// once the handshake has run out of time.
-    pub fn due(&mut self, now: u64, out: &mut dyn FnMut(&[u8])) -> Result<(), HandshakeFailure> {
+    pub fn due(&mut self, now: u64, out: &mut dyn FnMut(&[u8])) -> Result<(), HandshakeTimedOut> {
         if self.is_established() {
             return Ok(());
         }
         if now >= self.deadline {
-            return Err(HandshakeFailure::TimedOut);
+            return Err(HandshakeTimedOut);
         }
         if now < self.next_send {
             return Ok(());
@@ -561,7 +557,7 @@ impl Link {
         payload: &[u8],
         out: &mut dyn FnMut(&[u8]),
     ) -> Result<(), SealError> {
-        let channel = self.channel.as_mut().ok_or(SealError::NoRoom)?;
+        let channel = self.channel.as_mut().ok_or(SealError::NoKeys)?;
         let ticket = match &self.state {
             LinkState::Confirming { ticket } => Some(&**ticket),
             _ => None,
