@@ -3,10 +3,10 @@
  * every echo byte for byte, and prints the round-trip times.
  *
  * Usage: echo_client ADDR [--messages N] [--size BYTES]
- *                         [--crypt NAME --key KEY] [--fec DATA,PARITY]
+ *                         [--crypt NAME --key KEY | --crypt secure --psk PSK] [--fec DATA,PARITY]
  *   ADDR        the server, e.g. 127.0.0.1:4000
  *   --messages  how many (default 1000)      --size  bytes each (default 64)
- *   --crypt/--key/--fec  must match the server's.
+ *   --crypt/--key/--psk/--fec  must match the server's.
  *
  * Exit status 0 when every echo came back intact.
  */
@@ -33,7 +33,7 @@ static void set(kcp_config *cfg, const char *key, const char *value) {
 
 static void usage(void) {
     fprintf(stderr, "usage: echo_client ADDR [--messages N] [--size BYTES] "
-                    "[--crypt NAME --key KEY] [--fec DATA,PARITY]\n");
+                    "[--crypt NAME --key KEY | --crypt secure --psk PSK] [--fec DATA,PARITY]\n");
     exit(2);
 }
 
@@ -76,6 +76,8 @@ int main(int argc, char **argv) {
             set(cfg, "crypt", val);
         } else if (strcmp(opt, "--key") == 0) {
             set(cfg, "key", val);
+        } else if (strcmp(opt, "--psk") == 0) {
+            set(cfg, "psk", val);
         } else if (strcmp(opt, "--fec") == 0) {
             char data[16];
             const char *comma = strchr(val, ',');

@@ -8,13 +8,14 @@
  *   CLOSED    -> the client is gone: free the session and its state
  *
  * Usage: echo_server ADDR [--sessions N] [--idle SECONDS]
- *                         [--crypt NAME --key KEY] [--fec DATA,PARITY]
+ *                         [--crypt NAME --key KEY | --crypt secure --psk PSK] [--fec DATA,PARITY]
  *   ADDR        where to listen, e.g. 0.0.0.0:4000 (port 0: any free port)
  *   --sessions  exit after N sessions have closed (default: serve forever)
  *   --idle      drop a client silent for this long (default 5 s). The
  *               kcp-go format has no close message: this is how the server
  *               notices that a client has gone.
- *   --crypt/--key/--fec  packet protection and forward error correction;
+ *   --crypt/--key/--psk/--fec  packet protection (--psk for crypt=secure)
+ *                  and forward error correction;
  *               the clients must use the same (kcp-go/kcptun compatible).
  *
  * Prints "listening on IP:PORT" first, one line per session, and a summary.
@@ -77,7 +78,7 @@ static void set(kcp_config *cfg, const char *key, const char *value) {
 
 static void usage(void) {
     fprintf(stderr, "usage: echo_server ADDR [--sessions N] [--idle SECONDS] "
-                    "[--crypt NAME --key KEY] [--fec DATA,PARITY]\n");
+                    "[--crypt NAME --key KEY | --crypt secure --psk PSK] [--fec DATA,PARITY]\n");
     exit(2);
 }
 
@@ -145,6 +146,8 @@ int main(int argc, char **argv) {
             set(cfg, "crypt", val);
         } else if (strcmp(opt, "--key") == 0) {
             set(cfg, "key", val);
+        } else if (strcmp(opt, "--psk") == 0) {
+            set(cfg, "psk", val);
         } else if (strcmp(opt, "--fec") == 0) {
             char data[16];
             const char *comma = strchr(val, ',');

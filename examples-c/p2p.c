@@ -8,7 +8,9 @@
  * in real life each runs this same code on its own machine, learning the
  * other's address from a rendezvous server.
  *
- * Usage: p2p [MESSAGES]     (default 10 each way)
+ * Usage: p2p [MESSAGES] [--crypt NAME] [--key KEY] [--psk PSK]
+ *   MESSAGES each way (default 10); salsa20 with a fixed key unless set
+ *   (`--crypt secure --psk PSK` for the authenticated profile).
  * Exit status 0 when every message arrived and came from the right port.
  */
 #include <stdint.h>
@@ -67,24 +69,38 @@ static int hear(const Peer *p, kcp_session *s, const char *want) {
     return 1;
 }
 
+static void usage(void) {
+    fprintf(stderr, "usage: p2p [MESSAGES] [--crypt NAME] [--key KEY] [--psk PSK]\n");
+    exit(2);
+}
+
 int main(int argc, char **argv) {
-    int messages = argc > 1 ? atoi(argv[1]) : 10;
-    if (messages <= 0) {
-        fprintf(stderr, "usage: p2p [MESSAGES]\n");
-        return 2;
-    }
+    int first_option = argc > 1 && argv[1][0] != '-' ? 2 : 1;
+    int messages = first_option == 2 ? atoi(argv[1]) : 10;
+    if (messages <= 0) usage();
     kcp_config *cfg = kcp_config_new();
     kcp_config_set(cfg, "mode", "fast3");
     kcp_config_set(cfg, "crypt", "salsa20");
     kcp_config_set(cfg, "key", "shared secret");
+    for (int i = first_option; i < argc; i += 2) {
+        if (i + 1 >= argc) usage();
+        const char *key = strcmp(argv[i], "--crypt") == 0 ? "crypt"
+                          : strcmp(argv[i], "--key") == 0 ? "key"
+                          : strcmp(argv[i], "--psk") == 0 ? "psk"
+                                                          : NULL;
+        if (!key) usage();
+        int rc = kcp_config_set(cfg, key, argv[i + 1]);
+        if (rc < 0) die("kcp_config_set", rc);
+    }
 
     Peer alice, bob;
     start(&alice, "alice", cfg);
     start(&bob, "bob", cfg);
     kcp_config_free(cfg);
 
-    /* Each peer connects to the other's listening address. Nothing is
-       sent until the first message, which the other listener accepts. */
+    /* Each peer connects to the other's listening address. With a kcp-go
+       cipher nothing is sent until the first message, which the other
+       listener accepts; with crypt=secure the handshake starts now. */
     connect_to(&alice, &bob);
     connect_to(&bob, &alice);
     say(alice.out, "hello bob");

@@ -147,6 +147,12 @@ typedef struct kcp_event kcp_event;
 #define KCP_EVENT_CLOSED 4
 
 /*
+ Secure profile: `session` has an unreliable datagram to receive: call
+ kcp_session_recv_datagram until it returns KCP_EAGAIN. Level-triggered.
+ */
+#define KCP_EVENT_DATAGRAM 5
+
+/*
  kcp_session_close was called (and its queued data has gone out, or
  the `linger` time passed).
  */
@@ -510,6 +516,11 @@ struct kcp_endpoint_stats {
      Secure profile: sessions moved to their peer's new address.
      */
     uint64_t migrations;
+    /*
+     Secure profile: unreliable datagrams dropped because the
+     application had not taken the 64 before them.
+     */
+    uint64_t datagrams_dropped;
 };
 
 /*
@@ -1384,7 +1395,8 @@ intptr_t kcp_session_send(struct kcp_session *session,
  are ready and fit). Waits for one: `timeout_ms` 0 does not wait, -1
  waits forever, > 0 waits that many milliseconds.
 
- Returns its length (> 0); 0 at the end of the stream: the peer went
+ Returns its length (> 0); 0 at the end of the stream: the peer closed
+ it (secure profile: its close message arrived, after its data) or went
  away (dead link, idle timeout, or it restarted and replaced the
  session; an empty message, which kcp-rs and kcp-go never send, also
  reads as 0); KCP_EAGAIN if nothing is waiting and `timeout_ms` is 0;
@@ -1402,6 +1414,68 @@ intptr_t kcp_session_send(struct kcp_session *session,
  bytes.
  */
 intptr_t kcp_session_recv(struct kcp_session *session, uint8_t *buf, size_t cap, int timeout_ms);
+
+/*
+ Secure profile: sends one unreliable datagram of `len` bytes (at most
+ kcp_session_max_datagram), copied from `buf`, at once and beside the
+ reliable stream. It is authenticated and encrypted like everything
+ else, and arrives once or not at all, in any order: for game state
+ that the next update replaces. Never blocks. Before the handshake is
+ done it is dropped, as a datagram into a network that is not ready.
+
+ Returns `len`; KCP_EMSGSIZE if longer than kcp_session_max_datagram;
+ KCP_EINVAL for a NULL handle or buffer, `len` 0, or a session of the
+ kcp-go profile (which has no datagrams); KCP_ECLOSED if the session is
+ closed.
+
+ Thread-safety: safe to call from any thread, concurrently with any
+ call on the handle but kcp_session_free.
+
+ # Safety
+ `session` is NULL or a live handle; `buf` is NULL or readable for `len`
+ bytes.
+ */
+intptr_t kcp_session_send_datagram(struct kcp_session *session, const uint8_t *buf, size_t len);
+
+/*
+ Secure profile: receives the oldest unreliable datagram into `buf`.
+ Waits like kcp_session_recv. A session keeps the newest 64 datagrams
+ not yet taken; older ones are dropped (counted in the listener's
+ `datagrams_dropped`).
+
+ Returns its length (> 0); KCP_EAGAIN if none waits and `timeout_ms` is
+ 0; KCP_ETIMEDOUT if none came in time; KCP_ENOBUFS if it is longer than
+ `cap` (it stays queued; kcp_session_max_datagram bytes always fit);
+ KCP_ECLOSED once the session is closed; KCP_EINVAL for a NULL handle or
+ buffer, a bad `timeout_ms`, or a kcp-go-profile session.
+
+ Thread-safety: safe to call from any thread, concurrently with any
+ call on the handle but kcp_session_free.
+
+ # Safety
+ `session` is NULL or a live handle; `buf` is NULL or writable for `cap`
+ bytes.
+ */
+intptr_t kcp_session_recv_datagram(struct kcp_session *session,
+                                   uint8_t *buf,
+                                   size_t cap,
+                                   int timeout_ms);
+
+/*
+ Secure profile: the largest unreliable datagram this session can send
+ and receive from a peer with the same `mtu` (the MTU less the profile's
+ 32 bytes: 1368 by default).
+
+ Returns the size (> 0); KCP_EINVAL for a NULL handle or a kcp-go-profile
+ session; KCP_ECLOSED once the session has ended.
+
+ Thread-safety: safe to call from any thread, concurrently with any
+ call on the handle but kcp_session_free.
+
+ # Safety
+ `session` is NULL or a live handle.
+ */
+intptr_t kcp_session_max_datagram(const struct kcp_session *session);
 
 /*
  Size of the next message, if one has arrived whole (stream mode: bytes

@@ -7,7 +7,8 @@
 #   3. runs each C test plainly, built with ASan+UBSan, and under valgrind;
 #   4. runs the session examples over UDP on 127.0.0.1, plainly, with
 #      ASan+UBSan and under valgrind: echo_server with two echo_clients at
-#      once, p2p, and file_transfer (the copy must equal the original);
+#      once, p2p, and file_transfer (the copy must equal the original); and
+#      again with crypt=secure, plainly and with ASan+UBSan;
 #   5. runs `latency 3 improved` under valgrind;
 #   6. checks that the C demo prints the Rust benchmark's numbers;
 #   7. the differential test against the real ikcp: fetches ikcp.c from the
@@ -129,7 +130,9 @@ run_examples() {
     local label="$1" sfx="$2" messages="$3" megabytes="$4"; shift 4
     local run=(timeout 120 "$@") dir="$BUILD/examples-$label"
     mkdir -p "$dir"
-    local crypt=(--crypt aes --key "example key" --fec 10,3)
+    # EXAMPLE_CRYPT (flags of the echo examples and p2p) and FT_SETTINGS
+    # (file_transfer's key=value pairs) pick the packet protection.
+    local crypt=("${EXAMPLE_CRYPT[@]}")
 
     step "echo_server + 2 echo_clients at once ($label, $messages messages each)"
     start_server "$dir/echo_server.log" "${run[@]}" "$BUILD/echo_server$sfx" 127.0.0.1:0 \
@@ -154,7 +157,7 @@ run_examples() {
     grep '^served 2 sessions' "$dir/echo_server.log"
 
     step "p2p ($label)"
-    "${run[@]}" "$BUILD/p2p$sfx" 20 >"$dir/p2p.log" 2>&1 || { cat "$dir/p2p.log"; fail "p2p"; }
+    "${run[@]}" "$BUILD/p2p$sfx" 20 "${P2P_CRYPT[@]}" >"$dir/p2p.log" 2>&1 || { cat "$dir/p2p.log"; fail "p2p"; }
     grep -q 'listening port: yes' "$dir/p2p.log" && grep -q 'all delivered$' "$dir/p2p.log" \
         || { cat "$dir/p2p.log"; fail "p2p output"; }
     grep 'all delivered$' "$dir/p2p.log"
@@ -162,9 +165,11 @@ run_examples() {
     step "file_transfer of $megabytes MB ($label)"
     head -c "$((megabytes * 1000000 + 12345))" /dev/urandom >"$dir/input.bin"
     rm -f "$dir/output.bin"
-    start_server "$dir/recv.log" "${run[@]}" "$BUILD/file_transfer$sfx" recv "$dir/output.bin" 127.0.0.1:0
+    start_server "$dir/recv.log" "${run[@]}" "$BUILD/file_transfer$sfx" recv "$dir/output.bin" 127.0.0.1:0 \
+        "${FT_SETTINGS[@]}"
     server="$SERVER_PID"
-    "${run[@]}" "$BUILD/file_transfer$sfx" send "$dir/input.bin" "$SERVER_ADDR" >"$dir/send.log" 2>&1 \
+    "${run[@]}" "$BUILD/file_transfer$sfx" send "$dir/input.bin" "$SERVER_ADDR" "${FT_SETTINGS[@]}" \
+        >"$dir/send.log" 2>&1 \
         || { cat "$dir/send.log"; fail "file_transfer send"; }
     expect_success "$server" "$dir/recv.log" "file_transfer recv"
     cmp "$dir/input.bin" "$dir/output.bin" || fail "file_transfer: the copy differs"
@@ -175,9 +180,19 @@ run_examples() {
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+EXAMPLE_CRYPT=(--crypt aes --key "example key" --fec 10,3)
+P2P_CRYPT=()
+FT_SETTINGS=()
 run_examples plain "" 2000 4
 run_examples asan _asan 1000 4
 run_examples valgrind "" 200 1 "${VALGRIND_EXAMPLES[@]}"
+# The same examples with the secure profile (issue 10).
+SECURE_PSK=5ec0de5ec0de5ec0de5ec0de5ec0de5ec0de5ec0de5ec0de5ec0de5ec0de5ec0
+EXAMPLE_CRYPT=(--crypt secure --psk "$SECURE_PSK")
+P2P_CRYPT=(--crypt secure --psk "$SECURE_PSK")
+FT_SETTINGS=(crypt=secure "psk=$SECURE_PSK")
+run_examples secure "" 1000 4
+run_examples secure-asan _asan 300 2
 
 step "examples-c/hello_arq (the README example), plain and under valgrind"
 hello_out="$("$BUILD/hello_arq")" || fail "hello_arq exited with an error"

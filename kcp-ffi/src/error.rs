@@ -111,6 +111,7 @@ pub(crate) fn runtime_error_code(error: &RuntimeError) -> c_int {
             SessionError::Closed(CloseReason::HandshakeTimeout) => KCP_ETIMEDOUT,
             SessionError::Closed(_) | SessionError::Unknown => KCP_ECLOSED,
             SessionError::MessageTooLarge { .. } => KCP_EMSGSIZE,
+            SessionError::DatagramsUnsupported => KCP_EINVAL,
             SessionError::Conn(e) => conn_error_code(e),
         },
         RuntimeError::Endpoint(e) => match e {

@@ -25,6 +25,9 @@ pub const KCP_EVENT_WRITABLE: c_int = 3;
 /// `session` has closed, for the reason in `reason` (a KCP_CLOSE_*
 /// value). Its handle stays valid, and answers KCP_ECLOSED, until freed.
 pub const KCP_EVENT_CLOSED: c_int = 4;
+/// Secure profile: `session` has an unreliable datagram to receive: call
+/// kcp_session_recv_datagram until it returns KCP_EAGAIN. Level-triggered.
+pub const KCP_EVENT_DATAGRAM: c_int = 5;
 
 /// kcp_session_close was called (and its queued data has gone out, or
 /// the `linger` time passed).
@@ -156,6 +159,7 @@ fn kind_and_reason(event: &Event) -> Option<(c_int, c_int)> {
         Event::Accepted(_) => None,
         Event::Readable(_) => Some((KCP_EVENT_READABLE, 0)),
         Event::Writable(_) => Some((KCP_EVENT_WRITABLE, 0)),
+        Event::Datagram(_) => Some((KCP_EVENT_DATAGRAM, 0)),
         Event::Closed(_, reason) => Some((KCP_EVENT_CLOSED, close_reason_code(*reason))),
     }
 }

@@ -102,6 +102,9 @@ pub struct kcp_endpoint_stats {
     pub auth_failures: u64,
     /// Secure profile: sessions moved to their peer's new address.
     pub migrations: u64,
+    /// Secure profile: unreliable datagrams dropped because the
+    /// application had not taken the 64 before them.
+    pub datagrams_dropped: u64,
 }
 
 impl kcp_endpoint_stats {
@@ -126,6 +129,7 @@ impl kcp_endpoint_stats {
             replays: s.secure.replays,
             auth_failures: s.secure.auth_failures,
             migrations: s.secure.migrations,
+            datagrams_dropped: s.secure.datagrams_dropped,
         }
     }
 }

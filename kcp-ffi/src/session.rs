@@ -183,7 +183,8 @@ pub unsafe extern "C" fn kcp_session_send(
 /// are ready and fit). Waits for one: `timeout_ms` 0 does not wait, -1
 /// waits forever, > 0 waits that many milliseconds.
 ///
-/// Returns its length (> 0); 0 at the end of the stream: the peer went
+/// Returns its length (> 0); 0 at the end of the stream: the peer closed
+/// it (secure profile: its close message arrived, after its data) or went
 /// away (dead link, idle timeout, or it restarted and replaced the
 /// session; an empty message, which kcp-rs and kcp-go never send, also
 /// reads as 0); KCP_EAGAIN if nothing is waiting and `timeout_ms` is 0;
@@ -216,10 +217,107 @@ pub unsafe extern "C" fn kcp_session_recv(
             // n <= cap <= isize::MAX
             Ok(n) => Ok(n as isize),
             Err(RuntimeError::Session(SessionError::Closed(
-                CloseReason::DeadLink | CloseReason::IdleTimeout | CloseReason::Replaced,
+                CloseReason::DeadLink
+                | CloseReason::IdleTimeout
+                | CloseReason::Replaced
+                | CloseReason::Peer(_),
             ))) => Ok(0),
             Err(e) => Err(runtime_fail(e)),
         }
+    })
+}
+
+/// Secure profile: sends one unreliable datagram of `len` bytes (at most
+/// kcp_session_max_datagram), copied from `buf`, at once and beside the
+/// reliable stream. It is authenticated and encrypted like everything
+/// else, and arrives once or not at all, in any order: for game state
+/// that the next update replaces. Never blocks. Before the handshake is
+/// done it is dropped, as a datagram into a network that is not ready.
+///
+/// Returns `len`; KCP_EMSGSIZE if longer than kcp_session_max_datagram;
+/// KCP_EINVAL for a NULL handle or buffer, `len` 0, or a session of the
+/// kcp-go profile (which has no datagrams); KCP_ECLOSED if the session is
+/// closed.
+///
+/// Thread-safety: safe to call from any thread, concurrently with any
+/// call on the handle but kcp_session_free.
+///
+/// # Safety
+/// `session` is NULL or a live handle; `buf` is NULL or readable for `len`
+/// bytes.
+#[no_mangle]
+pub unsafe extern "C" fn kcp_session_send_datagram(
+    session: *mut kcp_session,
+    buf: *const u8,
+    len: size_t,
+) -> isize {
+    guard("kcp_session_send_datagram", code_isize, || {
+        // SAFETY: forwarded caller contract.
+        let h = unsafe { handle(session) }?;
+        // SAFETY: forwarded caller contract.
+        let data = unsafe { bytes(buf, len) }?;
+        if data.is_empty() {
+            return Err(fail(KCP_EINVAL, "len is 0: there is no empty datagram"));
+        }
+        let n = h.session.send_datagram(data).map_err(runtime_fail)?;
+        Ok(n as isize)
+    })
+}
+
+/// Secure profile: receives the oldest unreliable datagram into `buf`.
+/// Waits like kcp_session_recv. A session keeps the newest 64 datagrams
+/// not yet taken; older ones are dropped (counted in the listener's
+/// `datagrams_dropped`).
+///
+/// Returns its length (> 0); KCP_EAGAIN if none waits and `timeout_ms` is
+/// 0; KCP_ETIMEDOUT if none came in time; KCP_ENOBUFS if it is longer than
+/// `cap` (it stays queued; kcp_session_max_datagram bytes always fit);
+/// KCP_ECLOSED once the session is closed; KCP_EINVAL for a NULL handle or
+/// buffer, a bad `timeout_ms`, or a kcp-go-profile session.
+///
+/// Thread-safety: safe to call from any thread, concurrently with any
+/// call on the handle but kcp_session_free.
+///
+/// # Safety
+/// `session` is NULL or a live handle; `buf` is NULL or writable for `cap`
+/// bytes.
+#[no_mangle]
+pub unsafe extern "C" fn kcp_session_recv_datagram(
+    session: *mut kcp_session,
+    buf: *mut u8,
+    cap: size_t,
+    timeout_ms: c_int,
+) -> isize {
+    guard("kcp_session_recv_datagram", code_isize, || {
+        // SAFETY: forwarded caller contract.
+        let h = unsafe { handle(session) }?;
+        // SAFETY: forwarded caller contract.
+        let out = unsafe { bytes_mut(buf, cap) }?;
+        let timeout = timeout(timeout_ms)?;
+        let n = h.session.recv_datagram(out, timeout).map_err(runtime_fail)?;
+        Ok(n as isize)
+    })
+}
+
+/// Secure profile: the largest unreliable datagram this session can send
+/// and receive from a peer with the same `mtu` (the MTU less the profile's
+/// 32 bytes: 1368 by default).
+///
+/// Returns the size (> 0); KCP_EINVAL for a NULL handle or a kcp-go-profile
+/// session; KCP_ECLOSED once the session has ended.
+///
+/// Thread-safety: safe to call from any thread, concurrently with any
+/// call on the handle but kcp_session_free.
+///
+/// # Safety
+/// `session` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn kcp_session_max_datagram(session: *const kcp_session) -> isize {
+    guard("kcp_session_max_datagram", code_isize, || {
+        // SAFETY: forwarded caller contract.
+        let h = unsafe { handle(session) }?;
+        let max = h.session.max_datagram().map_err(runtime_fail)?;
+        Ok(isize::try_from(max).unwrap_or(isize::MAX))
     })
 }
 

@@ -107,7 +107,10 @@ fuzz_target!(|data: &[u8]| {
                     accepted.push(id);
                     None
                 }
-                Event::Readable(id) | Event::Writable(id) | Event::Closed(id, _) => Some(id),
+                Event::Readable(id)
+                | Event::Writable(id)
+                | Event::Closed(id, _)
+                | Event::Datagram(id) => Some(id),
             };
             if let (true, Some(id)) = (tokens, named) {
                 assert_ne!(ep.tags(id).token, 0, "an event for a session without a token");

@@ -178,6 +178,9 @@ pub enum SessionError {
     /// The id names no session of this endpoint (it was released).
     #[error("no such session")]
     Unknown,
+    /// Unreliable datagrams need the secure profile.
+    #[error("unreliable datagrams need crypt=secure (the kcp-go format has none)")]
+    DatagramsUnsupported,
     /// The message is longer than the `max_message` setting.
     #[error("the message is {len} bytes; max_message is {max}")]
     MessageTooLarge {
@@ -222,6 +225,9 @@ pub enum Event {
     Writable(SessionId),
     /// The session closed; calls on it now fail with the reason.
     Closed(SessionId, CloseReason),
+    /// Secure profile: an unreliable datagram can be received
+    /// (level-triggered like `Readable`).
+    Datagram(SessionId),
 }
 
 /// What the endpoint dropped and why, and what it admitted.
@@ -284,6 +290,12 @@ const TRIM_AFTER_MS: u64 = 1_000;
 const READABLE: u8 = 1;
 const WRITABLE: u8 = 2;
 const CLOSED: u8 = 4;
+const DATAGRAM: u8 = 8;
+
+/// Unreliable datagrams a session holds for the application; when full,
+/// the oldest is dropped (and counted): game state is replaced, not
+/// queued.
+pub const DATAGRAM_QUEUE: usize = 64;
 
 /// Who opened a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -322,6 +334,12 @@ struct Live {
     /// Secure profile: the peer closed (its reason); the session ends once
     /// the application has read what arrived before.
     peer_closed: Option<u8>,
+    /// Secure profile: unreliable datagrams waiting for the application.
+    datagrams: std::collections::VecDeque<Vec<u8>>,
+    /// Their buffers, once read, for the next ones.
+    spare: Vec<Vec<u8>>,
+    /// A datagram event was announced and not drained since.
+    datagram_announced: bool,
 }
 
 impl Live {
@@ -812,6 +830,10 @@ impl Endpoint {
             // Hysteresis: a blocked sender wakes once a quarter of the
             // window has drained, and then sends a burst, instead of waking
             // for every ACK.
+            if !live.datagram_announced && !live.datagrams.is_empty() {
+                live.datagram_announced = true;
+                raise |= DATAGRAM;
+            }
             let room = usize::from(live.conn.arq().snd_wnd()) * 3 / 4;
             if live.write_blocked && live.conn.wait_snd() <= room {
                 live.write_blocked = false;
@@ -836,6 +858,7 @@ impl Endpoint {
                 if let Some(link) = live.link.as_deref_mut() {
                     link.trim();
                 }
+                live.spare = Vec::new();
                 live.trimmed = true;
             } else {
                 deadline = Some(since + TRIM_AFTER_MS);
@@ -931,6 +954,7 @@ impl Endpoint {
             let event = match (bit, &slot.state) {
                 (READABLE, State::Live(_)) => Some(Event::Readable(id)),
                 (WRITABLE, State::Live(_)) => Some(Event::Writable(id)),
+                (DATAGRAM, State::Live(_)) => Some(Event::Datagram(id)),
                 (CLOSED, State::Closed(reason)) => Some(Event::Closed(id, *reason)),
                 _ => None,
             };
@@ -981,6 +1005,9 @@ impl Endpoint {
             readable_announced: false,
             link,
             peer_closed: None,
+            datagrams: std::collections::VecDeque::new(),
+            spare: Vec::new(),
+            datagram_announced: false,
         });
         let index = match self.free.pop() {
             Some(index) => index,
@@ -1155,6 +1182,87 @@ impl Endpoint {
             Some(link) if !link.is_established() => Err(SessionError::WouldBlock),
             _ => Ok(()),
         }
+    }
+
+    /// Secure profile: sends `data` as one unreliable datagram, at once
+    /// and authenticated like everything else, beside the reliable stream:
+    /// it arrives once or not at all, in any order. At most
+    /// [`max_datagram`](Self::max_datagram) bytes.
+    pub fn send_datagram<O: FnMut(SocketAddr, &[u8]) + ?Sized>(
+        &mut self,
+        now: u64,
+        id: SessionId,
+        data: &[u8],
+        out: &mut O,
+    ) -> Result<usize, SessionError> {
+        let max = self.max_datagram(id)?;
+        let live = self.usable(id)?;
+        if data.len() > max {
+            return Err(SessionError::MessageTooLarge {
+                len: data.len(),
+                max,
+            });
+        }
+        let remote = live.remote;
+        let Some(link) = live.link.as_deref_mut().filter(|l| l.is_established()) else {
+            // Before the handshake is done there are no keys: like any
+            // datagram sent into a network that is not ready, it is lost.
+            return Ok(data.len());
+        };
+        link.seal(
+            now,
+            crate::secure::wire::payload::DATAGRAM,
+            data,
+            &mut |p: &[u8]| out(remote, p),
+        )
+        .map_err(|_| SessionError::Closed(CloseReason::Local))?;
+        Ok(data.len())
+    }
+
+    /// Secure profile: takes the oldest unreliable datagram into `buf`.
+    /// `WouldBlock` if none waits; one larger than `buf` stays queued (the
+    /// error says its size).
+    pub fn recv_datagram(&mut self, id: SessionId, buf: &mut [u8]) -> Result<usize, SessionError> {
+        self.max_datagram(id)?;
+        let live = self.usable(id)?;
+        let Some(front) = live.datagrams.front() else {
+            live.datagram_announced = false;
+            return Err(SessionError::WouldBlock);
+        };
+        if front.len() > buf.len() {
+            return Err(SessionError::Conn(ConnError::Arq(
+                crate::arq::ArqError::BufferTooSmall {
+                    needed: front.len(),
+                    capacity: buf.len(),
+                },
+            )));
+        }
+        let n = front.len();
+        buf[..n].copy_from_slice(front);
+        if let Some(used) = live.datagrams.pop_front() {
+            live.spare.push(used);
+        }
+        // Level-triggered: announced again while more wait.
+        live.datagram_announced = false;
+        let empty = live.datagrams.is_empty();
+        if !empty {
+            live.datagram_announced = true;
+            self.raise(id, DATAGRAM);
+        } else if let Some(slot) = self.slot_mut(id) {
+            slot.pending &= !DATAGRAM;
+        }
+        Ok(n)
+    }
+
+    /// Secure profile: the largest unreliable datagram this session sends
+    /// (one packet's payload: `mtu` less the profile's 32 bytes).
+    /// `DatagramsUnsupported` in the kcp-go profile.
+    pub fn max_datagram(&self, id: SessionId) -> Result<usize, SessionError> {
+        if self.guard.is_none() {
+            return Err(SessionError::DatagramsUnsupported);
+        }
+        self.status(id)?;
+        Ok(self.config.mtu)
     }
 
     /// Whether a message is waiting.

@@ -230,6 +230,18 @@ impl Endpoint {
             payload::KCP if live.peer_closed.is_none() => {
                 let _ = live.conn.input_opened(super::ms32(now), body, packet.len());
             }
+            payload::DATAGRAM if live.peer_closed.is_none() => {
+                if live.datagrams.len() >= super::DATAGRAM_QUEUE {
+                    if let Some(oldest) = live.datagrams.pop_front() {
+                        live.spare.push(oldest);
+                    }
+                    self.stats.secure.datagrams_dropped += 1;
+                }
+                let mut copy = live.spare.pop().unwrap_or_default();
+                copy.clear();
+                copy.extend_from_slice(body);
+                live.datagrams.push_back(copy);
+            }
             payload::CLOSE => {
                 live.peer_closed = Some(body.first().copied().unwrap_or(0));
                 self.wake = true;

@@ -256,6 +256,7 @@ pub(crate) fn poll_event_tagged(
                 crate::endpoint::Event::Accepted(_) => Tags::default(),
                 crate::endpoint::Event::Readable(id)
                 | crate::endpoint::Event::Writable(id)
+                | crate::endpoint::Event::Datagram(id)
                 | crate::endpoint::Event::Closed(id, _) => ep.tags(id),
             };
             Ok((event, tags))
@@ -279,6 +280,7 @@ pub(crate) fn poll_event_tagged(
         E::Accepted(id) => Event::Accepted(Session::new(shared.clone(), id, false)),
         E::Readable(id) => Event::Readable(id),
         E::Writable(id) => Event::Writable(id),
+        E::Datagram(id) => Event::Datagram(id),
         E::Closed(id, reason) => Event::Closed(id, reason),
     };
     Ok(Some((event, tags)))

@@ -68,6 +68,9 @@ pub enum Event {
     Writable(SessionId),
     /// The session with this id closed.
     Closed(SessionId, CloseReason),
+    /// Secure profile: the session with this id has an unreliable datagram
+    /// to receive ([`Session::recv_datagram`]); level-triggered.
+    Datagram(SessionId),
 }
 
 /// Milliseconds on the runtime's monotonic clock.

@@ -82,6 +82,32 @@ impl Session {
             .wait_for(timeout, |ep, now, out| ep.recv(now, id, buf, out))
     }
 
+    /// Secure profile: sends one unreliable datagram (at most
+    /// [`max_datagram`](Self::max_datagram) bytes) at once, beside the
+    /// reliable stream: authenticated, delivered once or not at all, in any
+    /// order. Never blocks.
+    pub fn send_datagram(&self, data: &[u8]) -> Result<usize, Error> {
+        let id = self.id;
+        self.shared
+            .wait_for(Some(Duration::ZERO), |ep, now, out| {
+                ep.send_datagram(now, id, data, out)
+            })
+    }
+
+    /// Secure profile: receives one unreliable datagram into `buf`; waits
+    /// like [`recv`](Self::recv). A session keeps the newest 64 not yet
+    /// taken.
+    pub fn recv_datagram(&self, buf: &mut [u8], timeout: Option<Duration>) -> Result<usize, Error> {
+        let id = self.id;
+        self.shared
+            .wait_for(timeout, |ep, _, _| ep.recv_datagram(id, buf))
+    }
+
+    /// Secure profile: the largest unreliable datagram this session sends.
+    pub fn max_datagram(&self) -> Result<usize, Error> {
+        Ok(self.shared.lock().ep.max_datagram(self.id)?)
+    }
+
     /// Size of the next message, if one has arrived whole.
     pub fn peek_size(&self) -> Option<usize> {
         self.shared.lock().ep.peek_size(self.id)

@@ -87,6 +87,9 @@ pub struct SecureStats {
     pub auth_failures: u64,
     /// Sessions moved to a new peer address.
     pub migrations: u64,
+    /// Unreliable datagrams dropped because the application had not taken
+    /// the ones before (the queue holds 64 per session).
+    pub datagrams_dropped: u64,
 }
 
 /// Field by field: a listener with several sockets sums its shards'.
@@ -102,6 +105,7 @@ impl std::ops::Add for SecureStats {
             replays: self.replays + o.replays,
             auth_failures: self.auth_failures + o.auth_failures,
             migrations: self.migrations + o.migrations,
+            datagrams_dropped: self.datagrams_dropped + o.datagrams_dropped,
         }
     }
 }

@@ -373,3 +373,72 @@ fn a_secure_config_without_a_psk_is_refused_with_the_reason() {
     c.set("psk", "x").unwrap();
     assert!(Endpoint::listener(&c).is_ok());
 }
+
+#[test]
+fn unreliable_datagrams_flow_beside_the_stream_with_events_and_a_bounded_queue() {
+    let cfg = secure(&[]);
+    let (mut net, c) = pair(&cfg, &cfg, 5000);
+    net.run(10);
+    let s = accepted(&mut net);
+    let (client, server) = (addr(5000), addr(SERVER));
+    let max = net.ep(client).max_datagram(c).unwrap();
+    assert_eq!(max, 1400 - crate::secure::wire::TRANSPORT_OVERHEAD);
+    let too_big = vec![0u8; max + 1];
+    assert!(matches!(
+        net.with(client, |e, now, out| e.send_datagram(now, c, &too_big, out)),
+        Err(SessionError::MessageTooLarge { .. })
+    ));
+    net.with(client, |e, now, out| e.send_datagram(now, c, b"state 1", out))
+        .unwrap();
+    net.send(client, c, b"reliable").unwrap();
+    net.run(5);
+    let events = net.events(server);
+    assert!(events.contains(&Event::Datagram(s)), "{events:?}");
+    let mut buf = [0u8; 2048];
+    let n = net.ep(server).recv_datagram(s, &mut buf).unwrap();
+    assert_eq!(&buf[..n], b"state 1");
+    assert!(matches!(
+        net.ep(server).recv_datagram(s, &mut buf),
+        Err(SessionError::WouldBlock)
+    ));
+    assert_eq!(net.recv(server, s).unwrap(), b"reliable");
+    // 100 unread: the newest 64 are kept, in order, and the rest counted.
+    for i in 0..100u32 {
+        net.with(client, |e, now, out| e.send_datagram(now, c, &i.to_le_bytes(), out))
+            .unwrap();
+    }
+    net.run(5);
+    let mut got = Vec::new();
+    while let Ok(n) = net.ep(server).recv_datagram(s, &mut buf) {
+        got.push(u32::from_le_bytes(buf[..n].try_into().unwrap()));
+    }
+    assert_eq!(got, (36..100).collect::<Vec<u32>>());
+    assert_eq!(net.ep(server).stats().secure.datagrams_dropped, 36);
+    // And the other way.
+    net.with(server, |e, now, out| e.send_datagram(now, s, b"to client", out))
+        .unwrap();
+    net.run(5);
+    assert!(net.events(client).contains(&Event::Datagram(c)));
+    let n = net.ep(client).recv_datagram(c, &mut buf).unwrap();
+    assert_eq!(&buf[..n], b"to client");
+    // A buffer too small keeps the datagram.
+    net.with(server, |e, now, out| e.send_datagram(now, s, b"0123456789", out))
+        .unwrap();
+    net.run(5);
+    assert!(net.ep(client).recv_datagram(c, &mut buf[..4]).is_err());
+    assert_eq!(net.ep(client).recv_datagram(c, &mut buf).unwrap(), 10);
+}
+
+#[test]
+fn the_kcp_go_profile_has_no_datagrams() {
+    let cfg = config(&[]);
+    let (mut net, c) = server_and_client(&cfg, &cfg);
+    assert!(matches!(
+        net.ep(addr(5000)).max_datagram(c),
+        Err(SessionError::DatagramsUnsupported)
+    ));
+    assert!(matches!(
+        net.with(addr(5000), |e, now, out| e.send_datagram(now, c, b"x", out)),
+        Err(SessionError::DatagramsUnsupported)
+    ));
+}
