@@ -294,7 +294,10 @@ pub unsafe extern "C" fn kcp_session_recv_datagram(
         // SAFETY: forwarded caller contract.
         let out = unsafe { bytes_mut(buf, cap) }?;
         let timeout = timeout(timeout_ms)?;
-        let n = h.session.recv_datagram(out, timeout).map_err(runtime_fail)?;
+        let n = h
+            .session
+            .recv_datagram(out, timeout)
+            .map_err(runtime_fail)?;
         Ok(n as isize)
     })
 }

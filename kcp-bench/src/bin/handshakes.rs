@@ -65,16 +65,13 @@ fn main() {
         for _ in 0..2 {
             let t = Instant::now();
             for mut d in to_server.drain(..) {
-                listener.handle_datagram(now, client, &mut d, &mut |_, r| {
-                    to_client.push(r.to_vec())
-                });
+                listener
+                    .handle_datagram(now, client, &mut d, &mut |_, r| to_client.push(r.to_vec()));
             }
             listener.flush_input(now, &mut |_, r| to_client.push(r.to_vec()));
             listener_time += t.elapsed();
             for mut d in to_client.drain(..) {
-                dialer.handle_datagram(now, server, &mut d, &mut |_, r| {
-                    to_server.push(r.to_vec())
-                });
+                dialer.handle_datagram(now, server, &mut d, &mut |_, r| to_server.push(r.to_vec()));
             }
             dialer.flush_input(now, &mut |_, r| to_server.push(r.to_vec()));
         }

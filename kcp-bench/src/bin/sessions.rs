@@ -121,7 +121,10 @@ fn config(a: &Args) -> Config {
         ("crypt", a.crypt.as_str()),
         ("key", "it's a secrect"),
         // Only crypt=secure reads it; 64 hex digits, so no key stretching.
-        ("psk", "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"),
+        (
+            "psk",
+            "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0",
+        ),
         ("datashard", a.datashard.as_str()),
         ("parityshard", a.parityshard.as_str()),
         ("max_sessions", "100000"),

@@ -88,10 +88,9 @@ impl Session {
     /// order. Never blocks.
     pub fn send_datagram(&self, data: &[u8]) -> Result<usize, Error> {
         let id = self.id;
-        self.shared
-            .wait_for(Some(Duration::ZERO), |ep, now, out| {
-                ep.send_datagram(now, id, data, out)
-            })
+        self.shared.wait_for(Some(Duration::ZERO), |ep, now, out| {
+            ep.send_datagram(now, id, data, out)
+        })
     }
 
     /// Secure profile: receives one unreliable datagram into `buf`; waits

@@ -388,8 +388,10 @@ fn unreliable_datagrams_flow_beside_the_stream_with_events_and_a_bounded_queue()
         net.with(client, |e, now, out| e.send_datagram(now, c, &too_big, out)),
         Err(SessionError::MessageTooLarge { .. })
     ));
-    net.with(client, |e, now, out| e.send_datagram(now, c, b"state 1", out))
-        .unwrap();
+    net.with(client, |e, now, out| {
+        e.send_datagram(now, c, b"state 1", out)
+    })
+    .unwrap();
     net.send(client, c, b"reliable").unwrap();
     net.run(5);
     let events = net.events(server);
@@ -404,8 +406,10 @@ fn unreliable_datagrams_flow_beside_the_stream_with_events_and_a_bounded_queue()
     assert_eq!(net.recv(server, s).unwrap(), b"reliable");
     // 100 unread: the newest 64 are kept, in order, and the rest counted.
     for i in 0..100u32 {
-        net.with(client, |e, now, out| e.send_datagram(now, c, &i.to_le_bytes(), out))
-            .unwrap();
+        net.with(client, |e, now, out| {
+            e.send_datagram(now, c, &i.to_le_bytes(), out)
+        })
+        .unwrap();
     }
     net.run(5);
     let mut got = Vec::new();
@@ -415,15 +419,19 @@ fn unreliable_datagrams_flow_beside_the_stream_with_events_and_a_bounded_queue()
     assert_eq!(got, (36..100).collect::<Vec<u32>>());
     assert_eq!(net.ep(server).stats().secure.datagrams_dropped, 36);
     // And the other way.
-    net.with(server, |e, now, out| e.send_datagram(now, s, b"to client", out))
-        .unwrap();
+    net.with(server, |e, now, out| {
+        e.send_datagram(now, s, b"to client", out)
+    })
+    .unwrap();
     net.run(5);
     assert!(net.events(client).contains(&Event::Datagram(c)));
     let n = net.ep(client).recv_datagram(c, &mut buf).unwrap();
     assert_eq!(&buf[..n], b"to client");
     // A buffer too small keeps the datagram.
-    net.with(server, |e, now, out| e.send_datagram(now, s, b"0123456789", out))
-        .unwrap();
+    net.with(server, |e, now, out| {
+        e.send_datagram(now, s, b"0123456789", out)
+    })
+    .unwrap();
     net.run(5);
     assert!(net.ep(client).recv_datagram(c, &mut buf[..4]).is_err());
     assert_eq!(net.ep(client).recv_datagram(c, &mut buf).unwrap(), 10);
