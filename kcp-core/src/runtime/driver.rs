@@ -281,7 +281,7 @@ impl Driver {
             };
             // A short batch drained the socket; a datagram arriving after
             // it raises a new edge, so there is no need to read until EAGAIN.
-            let drained = n < super::sys::BATCH;
+            let drained = !self.rx.was_full();
             let mut inner = shared.lock();
             let rx = &mut self.rx;
             let handled = run_caught(&shared, &mut inner, &mut self.tx, |ep, now, out| {

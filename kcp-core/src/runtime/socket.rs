@@ -2,6 +2,7 @@
 //! configuration names.
 
 use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
+use std::os::fd::AsRawFd;
 
 use socket2::{Domain, Protocol, Socket, Type};
 
@@ -52,6 +53,8 @@ pub fn bind(addr: SocketAddr, config: &Config, reuse_port: bool) -> Result<UdpSo
         }
     }
     socket.set_nonblocking(true)?;
+    // Best effort: a kernel without UDP GRO delivers datagrams one by one.
+    let _ = sys::enable_gro(socket.as_raw_fd());
     socket.bind(&addr.into())?;
     Ok(socket.into())
 }

@@ -15,36 +15,61 @@ pub const BATCH: usize = 64;
 /// The largest datagram sessions send or accept (kcp-go's `mtuLimit`).
 pub const MAX_DATAGRAM: usize = 1500;
 
-/// Room for one datagram, plus one byte so an oversized datagram shows up
-/// as too long instead of silently cut.
+/// Room for one datagram to send.
 pub const SLOT: usize = MAX_DATAGRAM + 1;
 
+/// Room for one received message: a single datagram, or with UDP GRO a
+/// run of them coalesced by the kernel (at most an IP packet's 64 KiB).
+const RECV_SLOT: usize = 65_536;
+
+/// `UDP_GRO` from linux/udp.h (the libc crate does not name it).
+const UDP_GRO: libc::c_int = 104;
+
+/// Most datagrams one batch yields: [`BATCH`] messages of up to 64
+/// coalesced datagrams each.
+const MAX_SEGMENTS: usize = BATCH * 64;
+
 /// Preallocated buffers for receiving a batch with `recvmmsg`.
+///
+/// On a socket with UDP GRO on ([`enable_gro`]), the kernel hands over a
+/// run of datagrams from one source as one message, and a control message
+/// gives their size; the batch cuts it back into datagrams. A bulk
+/// transfer then costs the receiver one socket-queue entry and one copy
+/// per run instead of per datagram. Without it each message is one
+/// datagram, as before. The 4 MiB of slots is address space; only what
+/// the kernel writes into is ever touched.
 pub struct RecvBatch {
     data: Vec<u8>,
     names: Vec<libc::sockaddr_storage>,
-    lens: [usize; BATCH],
-    flags: [i32; BATCH],
+    controls: Vec<Cmsg>,
+    /// Datagrams of the last batch: (message, start in `data`, length).
+    segments: Vec<(u8, usize, usize)>,
+    /// Messages the last call received.
+    messages: usize,
 }
 
 impl RecvBatch {
-    /// Buffers for [`BATCH`] datagrams.
+    /// Buffers for [`BATCH`] messages.
     pub fn new() -> Self {
         Self {
-            data: vec![0; SLOT * BATCH],
+            data: vec![0; RECV_SLOT * BATCH],
             // SAFETY: sockaddr_storage is plain old data; all zeroes is a valid value.
             names: vec![unsafe { zeroed() }; BATCH],
-            lens: [0; BATCH],
-            flags: [0; BATCH],
+            controls: vec![[0; 4]; BATCH],
+            segments: Vec::with_capacity(MAX_SEGMENTS),
+            messages: 0,
         }
     }
 
-    /// Receives up to [`BATCH`] datagrams without blocking; `Ok(0)` when
-    /// none is waiting.
+    /// Receives up to [`BATCH`] messages without blocking and returns how
+    /// many datagrams they hold (`Ok(0)` when none is waiting); take them
+    /// with [`get`](Self::get).
     pub fn recv(&mut self, fd: RawFd) -> io::Result<usize> {
+        self.segments.clear();
+        self.messages = 0;
         let mut iovecs: [libc::iovec; BATCH] = std::array::from_fn(|i| libc::iovec {
-            iov_base: self.data[i * SLOT..].as_mut_ptr().cast(),
-            iov_len: SLOT,
+            iov_base: self.data[i * RECV_SLOT..].as_mut_ptr().cast(),
+            iov_len: RECV_SLOT,
         });
         // SAFETY: mmsghdr is plain old data; all zeroes is a valid value.
         let mut headers: [libc::mmsghdr; BATCH] = unsafe { zeroed() };
@@ -53,10 +78,13 @@ impl RecvBatch {
             h.msg_hdr.msg_namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
             h.msg_hdr.msg_iov = &mut iovecs[i];
             h.msg_hdr.msg_iovlen = 1;
+            h.msg_hdr.msg_control = self.controls[i].as_mut_ptr().cast();
+            h.msg_hdr.msg_controllen = size_of::<Cmsg>();
         }
-        // SAFETY: every header points at a live iovec over a distinct SLOT-byte
-        // region of `self.data` and at a live sockaddr_storage with its true
-        // size; all outlive the call, which writes only inside them.
+        // SAFETY: every header points at a live iovec over a distinct
+        // RECV_SLOT-byte region of `self.data`, at a live sockaddr_storage
+        // and a live control buffer, each with its true size; all outlive
+        // the call, which writes only inside them.
         let n = unsafe {
             libc::recvmmsg(
                 fd,
@@ -73,25 +101,73 @@ impl RecvBatch {
                 _ => Err(e),
             };
         }
-        let n = n as usize;
-        for (i, h) in headers.iter().take(n).enumerate() {
-            self.lens[i] = h.msg_len as usize;
-            self.flags[i] = h.msg_hdr.msg_flags;
+        self.messages = n as usize;
+        for (i, h) in headers.iter().take(self.messages).enumerate() {
+            let len = h.msg_len as usize;
+            let start = i * RECV_SLOT;
+            if h.msg_hdr.msg_flags & libc::MSG_TRUNC != 0 {
+                // Larger than any slot: nothing of it is usable.
+                self.segments.push((i as u8, start, RECV_SLOT));
+                continue;
+            }
+            let size = match segment_size(&h.msg_hdr) {
+                Some(size) if size > 0 && size < len => size,
+                _ => len,
+            };
+            // The first datagram goes in even when empty: it is still one,
+            // to be refused and counted.
+            self.segments.push((i as u8, start, size));
+            let mut offset = size;
+            while offset < len {
+                let take = size.min(len - offset);
+                self.segments.push((i as u8, start + offset, take));
+                offset += take;
+            }
         }
-        Ok(n)
+        Ok(self.segments.len())
     }
 
-    /// Datagram `i` of the last batch and its source; `None` for one that
-    /// was truncated (larger than any MTU we accept) or has an unknown
-    /// address family.
+    /// Whether the last call filled every message slot (more may wait).
+    pub fn was_full(&self) -> bool {
+        self.messages == BATCH
+    }
+
+    /// Datagram `i` of the last batch and its source; `None` for one
+    /// larger than any MTU we accept, or with an unknown address family.
     pub fn get(&mut self, i: usize) -> Option<(SocketAddr, &mut [u8])> {
-        if self.flags[i] & libc::MSG_TRUNC != 0 || self.lens[i] >= SLOT {
+        let &(message, start, len) = self.segments.get(i)?;
+        if len > MAX_DATAGRAM {
             return None;
         }
-        let from = to_socket_addr(&self.names[i])?;
-        let start = i * SLOT;
-        Some((from, &mut self.data[start..start + self.lens[i]]))
+        let from = to_socket_addr(&self.names[usize::from(message)])?;
+        Some((from, &mut self.data[start..start + len]))
     }
+}
+
+/// The datagram size a GRO message carries in its `UDP_GRO` control
+/// message, if it has one.
+fn segment_size(h: &libc::msghdr) -> Option<usize> {
+    // SAFETY: `h` is a header recvmmsg filled: msg_control points at a
+    // live control buffer and msg_controllen says how much of it the
+    // kernel wrote; CMSG_FIRSTHDR and CMSG_NXTHDR stay within it.
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(h);
+        while !c.is_null() {
+            if (*c).cmsg_level == libc::SOL_UDP && (*c).cmsg_type == UDP_GRO {
+                let size = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast::<libc::c_int>());
+                return usize::try_from(size).ok();
+            }
+            c = libc::CMSG_NXTHDR(h, c);
+        }
+    }
+    None
+}
+
+/// Asks the kernel to coalesce runs of datagrams from one source on `fd`
+/// (UDP GRO, Linux 5.0); an error means this kernel cannot, and receiving
+/// works as before.
+pub fn enable_gro(fd: RawFd) -> io::Result<()> {
+    set_socket_option(fd, libc::SOL_UDP, UDP_GRO, &(1 as libc::c_int))
 }
 
 impl Default for RecvBatch {
@@ -480,7 +556,7 @@ pub fn force_buffer_size(fd: RawFd, receive: bool, bytes: usize) -> io::Result<(
         libc::SO_SNDBUFFORCE
     };
     let value = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
-    set_socket_option(fd, option, &value)
+    set_socket_option(fd, libc::SOL_SOCKET, option, &value)
 }
 
 /// Attaches the classic BPF `program` that picks the socket of `fd`'s
@@ -496,17 +572,22 @@ pub fn attach_reuseport_program(fd: RawFd, program: &[libc::sock_filter]) -> io:
     };
     // `fprog` points at `program`, which outlives the call, with its
     // length; the kernel copies the program.
-    set_socket_option(fd, libc::SO_ATTACH_REUSEPORT_CBPF, &fprog)
+    set_socket_option(fd, libc::SOL_SOCKET, libc::SO_ATTACH_REUSEPORT_CBPF, &fprog)
 }
 
 /// `setsockopt(fd, SOL_SOCKET, option, value)`.
-fn set_socket_option<T>(fd: RawFd, option: libc::c_int, value: &T) -> io::Result<()> {
+fn set_socket_option<T>(
+    fd: RawFd,
+    level: libc::c_int,
+    option: libc::c_int,
+    value: &T,
+) -> io::Result<()> {
     // SAFETY: `value` is a live `T` and its size is passed with it;
     // setsockopt only reads it.
     let rc = unsafe {
         libc::setsockopt(
             fd,
-            libc::SOL_SOCKET,
+            level,
             option,
             (value as *const T).cast(),
             size_of::<T>() as libc::socklen_t,
@@ -596,14 +677,10 @@ mod tests {
         assert_eq!(batch.recv(rx.as_raw_fd()).unwrap(), 0);
     }
 
-    #[test]
-    fn equal_sized_runs_arrive_as_separate_datagrams() {
-        let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let other = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let (to, to_other) = (rx.local_addr().unwrap(), other.local_addr().unwrap());
-        // A bulk-like batch: 40 full datagrams, a short one ending the run,
-        // one to another address, then 20 more full ones.
+    /// Sends a bulk-like batch from `tx` as GSO runs: 40 full datagrams, a
+    /// short one ending the run, one to `to_other`, then 20 more full ones.
+    /// Returns what `to` should receive.
+    fn send_runs(tx: &UdpSocket, to: SocketAddr, to_other: SocketAddr) -> Vec<Vec<u8>> {
         let mut out = SendBatch::new();
         let mut expected = Vec::new();
         for i in 0..61u8 {
@@ -620,23 +697,79 @@ mod tests {
         assert_eq!(out.run_at(0), 41, "the run takes the short datagram last");
         assert_eq!(out.send(tx.as_raw_fd(), 100), 0);
         assert!(out.gso, "the kernel refused UDP GSO");
+        expected
+    }
+
+    /// Receives `count` datagrams on `rx`; also returns how many messages
+    /// (system-call slots) they came in.
+    fn receive(rx: &UdpSocket, count: usize) -> (Vec<(SocketAddr, Vec<u8>)>, usize) {
         let mut batch = RecvBatch::new();
-        let mut got = Vec::new();
-        while got.len() < expected.len() {
+        let (mut got, mut messages) = (Vec::new(), 0);
+        while got.len() < count {
             assert!(readable_within(rx.as_raw_fd(), 5000));
             let n = batch.recv(rx.as_raw_fd()).unwrap();
+            messages += batch.messages;
             for i in 0..n {
-                got.push(batch.get(i).unwrap().1.to_vec());
+                let (from, d) = batch.get(i).unwrap();
+                got.push((from, d.to_vec()));
             }
         }
+        (got, messages)
+    }
+
+    #[test]
+    fn equal_sized_runs_arrive_as_separate_datagrams() {
+        let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let other = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let expected = send_runs(&tx, rx.local_addr().unwrap(), other.local_addr().unwrap());
+        let (got, messages) = receive(&rx, expected.len());
+        let got: Vec<Vec<u8>> = got.into_iter().map(|(_, d)| d).collect();
         assert_eq!(got, expected);
+        assert_eq!(messages, expected.len(), "without GRO, one datagram each");
         assert!(readable_within(other.as_raw_fd(), 5000));
+    }
+
+    #[test]
+    fn coalesced_runs_are_cut_back_into_their_datagrams() {
+        let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        enable_gro(rx.as_raw_fd()).expect("this kernel has no UDP GRO");
+        let other = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let expected = send_runs(&tx, rx.local_addr().unwrap(), other.local_addr().unwrap());
+        let (got, messages) = receive(&rx, expected.len());
+        assert!(got
+            .iter()
+            .all(|(from, _)| *from == tx.local_addr().unwrap()));
+        let got: Vec<Vec<u8>> = got.into_iter().map(|(_, d)| d).collect();
+        assert_eq!(
+            got, expected,
+            "the same datagrams, in order, the short one whole"
+        );
+        assert!(
+            messages < expected.len(),
+            "{messages} messages for {} datagrams: nothing was coalesced",
+            expected.len()
+        );
+    }
+
+    #[test]
+    fn an_empty_datagram_is_one_datagram() {
+        let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        enable_gro(rx.as_raw_fd()).unwrap();
+        let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        tx.send_to(&[], rx.local_addr().unwrap()).unwrap();
+        tx.send_to(b"x", rx.local_addr().unwrap()).unwrap();
+        let (got, _) = receive(&rx, 2);
+        let got: Vec<Vec<u8>> = got.into_iter().map(|(_, d)| d).collect();
+        assert_eq!(got, vec![vec![], b"x".to_vec()]);
     }
 
     #[test]
     fn oversized_datagrams_are_refused() {
         let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
         let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        enable_gro(rx.as_raw_fd()).unwrap();
         tx.send_to(&vec![1u8; SLOT + 100], rx.local_addr().unwrap())
             .unwrap();
         rx.set_read_timeout(Some(std::time::Duration::from_secs(5)))
