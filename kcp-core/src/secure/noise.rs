@@ -317,3 +317,47 @@ impl Responder {
         self.sym.encrypt_and_hash(buf);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(seed: u8, salt: u8) -> [u8; 32] {
+        std::array::from_fn(|i| (i as u8).wrapping_mul(seed).wrapping_add(salt))
+    }
+
+    #[test]
+    fn dh_on_the_edwards_form_equals_the_ladder() {
+        for i in 0..64u8 {
+            let (a, b) = (StaticSecret::from(key(i, 1)), StaticSecret::from(key(i, 2)));
+            let b_public = PublicKey::from(&b).to_bytes();
+            let ladder = a.diffie_hellman(&PublicKey::from(b_public));
+            assert_eq!(dh(&a, &b_public), Ok(*ladder.as_bytes()), "pair {i}");
+            assert_eq!(dh(&b, &PublicKey::from(&a).to_bytes()), dh(&a, &b_public));
+        }
+    }
+
+    #[test]
+    fn low_order_and_twist_keys_are_refused() {
+        let secret = StaticSecret::from(key(3, 4));
+        // u = 0 (order 2) and u = 1 (order 4): low order, the shared
+        // secret would be all zeros.
+        let mut one = [0u8; 32];
+        one[0] = 1;
+        assert_eq!(dh(&secret, &[0u8; 32]), Err(HandshakeError::BadKey));
+        assert_eq!(dh(&secret, &one), Err(HandshakeError::BadKey));
+        // A u on the twist: X25519's ladder accepts it and yields a
+        // non-zero value; we refuse it.
+        let twist = (2u8..=255)
+            .map(|u| {
+                let mut k = [0u8; 32];
+                k[0] = u;
+                k
+            })
+            .find(|k| MontgomeryPoint(*k).to_edwards(0).is_none())
+            .expect("a small u on the twist");
+        let ladder = secret.diffie_hellman(&PublicKey::from(twist));
+        assert_ne!(ladder.as_bytes(), &[0u8; 32]);
+        assert_eq!(dh(&secret, &twist), Err(HandshakeError::BadKey));
+    }
+}
