@@ -27,12 +27,15 @@ import (
 )
 
 type benchOpts struct {
-	s        settings
-	bytes    uint64
-	messages int
-	size     int
-	sessions int
-	seconds  float64
+	s     settings
+	bytes uint64
+	// bulk: bytes per Write (default appChunk, one segment; 65536 is how a
+	// file transfer writes)
+	writeSize int
+	messages  int
+	size      int
+	sessions  int
+	seconds   float64
 }
 
 // benchTail closes every bench line: what ran, with which settings.
@@ -64,6 +67,7 @@ func cmdBench(args []string) error {
 	serverPid := fs.Int("server-pid", 0, "players: the server's process id, whose CPU time is reported")
 	nb := sizeFlag{}
 	fs.Var(&nb, "bytes", "bulk: bytes to move (default 256MiB); raw: bytes to send (default 1GiB); suffixes K M G KiB MiB GiB")
+	fs.IntVar(&o.writeSize, "write-size", appChunk, "bulk: bytes per Write")
 	fs.IntVar(&o.messages, "messages", 20000, "echo: round trips")
 	fs.IntVar(&o.size, "size", 64, "echo, many: message size in bytes")
 	fs.IntVar(&o.sessions, "sessions", 0, "many: client sessions (default 1000); idle: sessions (default 10000)")
@@ -72,8 +76,9 @@ func cmdBench(args []string) error {
 		return err
 	}
 	o.bytes = nb.v
-	if o.messages < 1 || o.size < 1 || o.size > 4096 || o.sessions < 0 || o.seconds < 0 {
-		return fmt.Errorf("need --messages >= 1, 1 <= --size <= 4096, --sessions >= 0, --seconds >= 0")
+	if o.messages < 1 || o.size < 1 || o.size > 4096 || o.sessions < 0 || o.seconds < 0 ||
+		o.writeSize < 1 || o.writeSize > readBufSize {
+		return fmt.Errorf("need --messages >= 1, 1 <= --size <= 4096, --sessions >= 0, --seconds >= 0, 1 <= --write-size <= %d", readBufSize)
 	}
 	startWatchdog(o.s.timeout)
 	switch *which {
@@ -192,8 +197,9 @@ type bulkLine struct {
 	benchTail
 }
 
-// benchBulk: one session, the client Writes N bytes in 1300-byte messages
-// (one KCP segment each, as the sink application does); the server reads
+// benchBulk: one session, the client Writes N bytes in --write-size
+// messages (default 1300: one KCP segment each, as the sink application
+// does); the server reads
 // and checks every byte against the pattern with memcmp. The figure runs
 // from the first Write to the server having read the last byte. The client
 // writes the first message, waits until the server's session is accepted
@@ -227,7 +233,7 @@ func benchBulk(o *benchOpts) {
 
 	start := time.Now()
 	for off := uint64(0); off < n; {
-		k := uint64(appChunk)
+		k := uint64(o.writeSize)
 		if n-off < k {
 			k = n - off
 		}
@@ -247,7 +253,7 @@ func benchBulk(o *benchOpts) {
 	secs := end.Sub(start).Seconds()
 	sn := snmpJSON()
 	emit(bulkLine{Impl: "kcp-go", Case: "bulk", Bytes: n, Seconds: round(secs, 6), MBps: round(mbps(n, secs), 2),
-		WriteSeconds: round(wrote, 6), MessageSize: appChunk, Verified: "every byte (memcmp against the i % 251 pattern)",
+		WriteSeconds: round(wrote, 6), MessageSize: o.writeSize, Verified: "every byte (memcmp against the i % 251 pattern)",
 		RetransSegs: sn.RetransSegs, FastRetrans: sn.FastRetransSegs, EarlyRetrans: sn.EarlyRetransSegs, LostSegs: sn.LostSegs,
 		FECRecovered: sn.FECRecovered, DatagramsSent: sn.OutPkts, benchTail: o.tail(true)})
 }

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! sessions --case bulk|echo|many|idle [--crypt C] [--datashard N --parityshard M]
-//!          [--bytes N] [--messages M] [--size S] [--sessions K] [--seconds T] [--io-threads N]
+//!          [--bytes N] [--write-size W] [--messages M] [--size S] [--sessions K] [--seconds T] [--io-threads N]
 //!          [--remote ADDR] [--period-ms P] [--pipelined 1] [--profile tuned|defaults] [--set key=value]...
 //! ```
 //! Settings as the issue names them: nodelay 1, interval 10, resend 2,
@@ -26,6 +26,9 @@ struct Args {
     datashard: String,
     parityshard: String,
     bytes: u64,
+    /// bulk: bytes per send (default 1300: one segment, as kcp-go's sink
+    /// writes; 65536 is how a file transfer writes).
+    write_size: usize,
     messages: usize,
     size: usize,
     sessions: usize,
@@ -52,6 +55,7 @@ fn parse_args() -> Args {
         datashard: "0".into(),
         parityshard: "0".into(),
         bytes: 256 << 20,
+        write_size: 1300,
         messages: 20_000,
         size: 64,
         sessions: 1000,
@@ -77,6 +81,7 @@ fn parse_args() -> Args {
             "--datashard" => a.datashard = value,
             "--parityshard" => a.parityshard = value,
             "--bytes" => a.bytes = num(&value) as u64,
+            "--write-size" => a.write_size = num(&value) as usize,
             "--messages" => a.messages = num(&value) as usize,
             "--size" => a.size = num(&value) as usize,
             "--sessions" => a.sessions = num(&value) as usize,
@@ -95,6 +100,9 @@ fn parse_args() -> Args {
             other => fail(&format!("unknown argument {other}")),
         }
         i += 2;
+    }
+    if !(1..=Pattern::MAX).contains(&a.write_size) {
+        fail(&format!("--write-size must be 1..={}", Pattern::MAX));
     }
     a
 }
@@ -228,20 +236,20 @@ fn bulk(a: &Args) -> Object {
         }
         (started.elapsed(), server.stats().unwrap_or_default())
     });
-    send_pattern(&client, n);
+    send_pattern(&client, n, a.write_size);
     let write_seconds = started.elapsed().as_secs_f64();
     let (elapsed, server_stats) = reader.join().unwrap_or_else(|_| fail("reader panicked"));
     let cs = client.stats().unwrap_or_default();
-    bulk_figures(n, elapsed.as_secs_f64(), write_seconds, &cs)
+    bulk_figures(n, elapsed.as_secs_f64(), write_seconds, &cs, a.write_size)
         .num("fec_recovered", server_stats.fec_recovered as f64)
 }
 
-/// Sends `n` bytes of the pattern in 1300-byte messages.
-fn send_pattern(client: &Session, n: u64) {
+/// Sends `n` bytes of the pattern in messages of `write_size` bytes.
+fn send_pattern(client: &Session, n: u64, write_size: usize) {
     let pattern = Pattern::new();
     let mut sent = 0u64;
     while sent < n {
-        let len = (n - sent).min(1300) as usize;
+        let len = (n - sent).min(write_size as u64) as usize;
         client
             .send(pattern.at(sent, len), WAIT)
             .unwrap_or_else(|e| fail(&format!("send: {e}")));
@@ -250,13 +258,19 @@ fn send_pattern(client: &Session, n: u64) {
 }
 
 /// What both bulk cases report: the sender's view, verified bytes.
-fn bulk_figures(n: u64, secs: f64, write_seconds: f64, cs: &ConnStats) -> Object {
+fn bulk_figures(
+    n: u64,
+    secs: f64,
+    write_seconds: f64,
+    cs: &ConnStats,
+    write_size: usize,
+) -> Object {
     Object::new()
         .num("bytes", n as f64)
         .num("seconds", secs)
         .num("mb_per_s", n as f64 / secs / 1e6)
         .num("write_seconds", write_seconds)
-        .num("message_size", 1300.0)
+        .num("message_size", write_size as f64)
         .str("verified", "true")
         .num("retrans_segs", cs.retransmits as f64)
         .num("fast_retrans_segs", cs.fast_retransmits as f64)
@@ -276,7 +290,7 @@ fn bulk_to_sink(a: &Args) -> Object {
     client
         .send(&n.to_le_bytes(), WAIT)
         .unwrap_or_else(|e| fail(&format!("send: {e}")));
-    send_pattern(&client, n);
+    send_pattern(&client, n, 1300);
     let write_seconds = started.elapsed().as_secs_f64();
     let mut reply = [0u8; 64];
     let got = client
@@ -286,7 +300,7 @@ fn bulk_to_sink(a: &Args) -> Object {
         fail("the sink's reply is not the byte count");
     }
     let cs = client.stats().unwrap_or_default();
-    bulk_figures(n, started.elapsed().as_secs_f64(), write_seconds, &cs)
+    bulk_figures(n, started.elapsed().as_secs_f64(), write_seconds, &cs, 1300)
 }
 
 /// `sink-server`: the server half of the `sink` application, for one

@@ -50,7 +50,7 @@ fuzz_target!(|data: &[u8]| {
         .collect();
     // Every datagram seen: (from, to, bytes).
     let mut captured: Vec<(SocketAddr, SocketAddr, Vec<u8>)> = Vec::new();
-    let mut run_timers = |now: u64,
+    let run_timers = |now: u64,
                           listener: &mut Endpoint,
                           dialers: &mut Vec<(SocketAddr, Endpoint, SessionId)>,
                           captured: &mut Vec<(SocketAddr, SocketAddr, Vec<u8>)>| {
