@@ -18,8 +18,9 @@ pub fn os_random(out: &mut [u8]) -> Result<(), CryptError> {
 /// kcp-go fills each packet's nonce from a generator seeded by the OS (it
 /// chains AES-128 over a random seed). This one is the Salsa20/20 keystream
 /// under a random 256-bit key: unpredictable, and cheap (it is made eight
-/// 64-byte blocks at a time, enough for 32 packets), with a single OS call
-/// when it is created.
+/// 64-byte blocks at a time, enough for 32 packets, the first of them
+/// when a nonce is first asked for), with a single OS call when it is
+/// created.
 ///
 /// Unpredictability matters: with `salsa20` the first 8 nonce bytes select
 /// the keystream, and every session of a kcptun deployment shares the key,
@@ -29,9 +30,10 @@ pub struct NonceSource {
     /// Which keystream of `seed` is in use (the Salsa20 nonce).
     generation: u64,
     stream: Salsa20,
-    /// The block `buffer` starts at; the next one to make is `counter + 8`.
-    counter: u64,
-    /// Keystream blocks `counter..counter + 8`, of which `used` bytes are gone.
+    /// The first keystream block the next refill makes.
+    next: u64,
+    /// The eight keystream blocks before `next`, of which `used` bytes are
+    /// gone (all of them before the first refill).
     buffer: [u8; WIDE_LEN],
     used: usize,
 }
@@ -49,17 +51,21 @@ impl NonceSource {
     /// For simulations and tests. On a real network, two endpoints sharing a
     /// key must never share a seed; use [`from_os`](Self::from_os).
     pub fn from_seed(seed: [u8; 32]) -> Self {
-        let stream = keystream(&seed, 0);
-        let mut buffer = [0u8; WIDE_LEN];
-        stream.fill(0, &mut buffer);
         Self {
             seed,
             generation: 0,
-            stream,
-            counter: 0,
-            buffer,
-            used: 0,
+            stream: keystream(&seed, 0),
+            next: 0,
+            buffer: [0; WIDE_LEN],
+            used: WIDE_LEN,
         }
+    }
+
+    /// A generator for a layer that never asks for a nonce (`null` and the
+    /// secure profile have no kcp-go header): no OS call, and no keystream
+    /// until asked. Its bytes are predictable, so it must not make nonces.
+    pub fn unused() -> Self {
+        Self::from_seed([0; 32])
     }
 
     /// Overwrites `out` with the next bytes of the generator.
@@ -80,18 +86,20 @@ impl NonceSource {
     /// Makes the next eight blocks of keystream.
     fn refill(&mut self) {
         const BLOCKS: u64 = (WIDE_LEN / BLOCK_LEN) as u64;
-        match self.counter.checked_add(BLOCKS) {
-            Some(next) => self.counter = next,
+        let after = match self.next.checked_add(BLOCKS) {
+            Some(after) => after,
             None => {
                 // A keystream lasts 2^70 bytes, so this is unreachable in
                 // practice; move on to the next one rather than wrap around
                 // and repeat it.
                 self.generation = self.generation.wrapping_add(1);
                 self.stream = keystream(&self.seed, self.generation);
-                self.counter = 0;
+                self.next = 0;
+                BLOCKS
             }
-        }
-        self.stream.fill(self.counter, &mut self.buffer);
+        };
+        self.stream.fill(self.next, &mut self.buffer);
+        self.next = after;
         self.used = 0;
     }
 }
@@ -141,8 +149,7 @@ mod tests {
     fn moves_to_the_next_keystream_at_the_end() {
         let seed = [3; 32];
         let mut source = NonceSource::from_seed(seed);
-        source.counter = u64::MAX - 7;
-        source.used = WIDE_LEN;
+        source.next = u64::MAX - 7;
         let mut got = [0u8; 64];
         source.fill(&mut got);
         let mut expected = [0u8; 64];

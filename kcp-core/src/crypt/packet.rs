@@ -39,9 +39,16 @@ pub struct PacketCrypt {
 }
 
 impl PacketCrypt {
-    /// The layer for `cipher`, with nonces from an OS-seeded generator.
+    /// The layer for `cipher`, with nonces from an OS-seeded generator
+    /// (none for `null`, which writes no nonce: a session of the default or
+    /// the secure profile costs no OS call here).
     pub fn new(cipher: KcpGoCipher) -> Result<Self, CryptError> {
-        Ok(Self::with_nonce_source(cipher, NonceSource::from_os()?))
+        let nonces = if cipher.kind().header_len() == 0 {
+            NonceSource::unused()
+        } else {
+            NonceSource::from_os()?
+        };
+        Ok(Self::with_nonce_source(cipher, nonces))
     }
 
     /// The layer for `cipher`, with nonces from `nonces` (for example a
