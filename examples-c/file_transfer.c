@@ -7,7 +7,8 @@
  *                          ADDR, send FILE
  *
  * With no key=value the library's defaults apply (what a new user gets);
- * any kcp_config key may follow, e.g. mode=fast3 sndwnd=1024 rcvwnd=1024.
+ * any kcp_config key may follow, e.g. mode=fast3 sndwnd=1024 rcvwnd=1024,
+ * also written --key value: --crypt secure --psk <64 hex digits>.
  *
  * The protocol is three steps, one message each way at the ends:
  *   1. sender -> receiver: the file size, 8 bytes little-endian;
@@ -69,10 +70,21 @@ static void progress(Progress *p, uint64_t done) {
     }
 }
 
-/* The defaults, then each "key=value" of `opts` in order. */
+/* The defaults, then each "key=value" (or "--key value", as the other
+ * examples take --crypt and --psk) of `opts` in order. */
 static kcp_config *make_config(int nopts, char **opts) {
     kcp_config *cfg = kcp_config_new();
     for (int i = 0; i < nopts; i++) {
+        if (strncmp(opts[i], "--", 2) == 0 && opts[i][2] != '\0') {
+            if (i + 1 >= nopts) {
+                fprintf(stderr, "file_transfer: %s needs a value\n", opts[i]);
+                exit(2);
+            }
+            int rc = kcp_config_set(cfg, opts[i] + 2, opts[i + 1]);
+            if (rc < 0) die(opts[i], rc);
+            i++;
+            continue;
+        }
         char key[64];
         const char *eq = strchr(opts[i], '=');
         size_t klen = eq ? (size_t)(eq - opts[i]) : 0;
@@ -221,7 +233,7 @@ int main(int argc, char **argv) {
         return receive(argv[2], argv[3], argc - 4, argv + 4);
     if (argc >= 4 && strcmp(argv[1], "send") == 0)
         return send_file(argv[2], argv[3], argc - 4, argv + 4);
-    fprintf(stderr, "usage: file_transfer recv OUTFILE ADDR [key=value...]\n"
-                    "       file_transfer send FILE ADDR [key=value...]\n");
+    fprintf(stderr, "usage: file_transfer recv OUTFILE ADDR [key=value | --key value...]\n"
+                    "       file_transfer send FILE ADDR [key=value | --key value...]\n");
     return 2;
 }

@@ -190,7 +190,7 @@ run_examples valgrind "" 200 1 "${VALGRIND_EXAMPLES[@]}"
 SECURE_PSK=5ec0de5ec0de5ec0de5ec0de5ec0de5ec0de5ec0de5ec0de5ec0de5ec0de5ec0
 EXAMPLE_CRYPT=(--crypt secure --psk "$SECURE_PSK")
 P2P_CRYPT=(--crypt secure --psk "$SECURE_PSK")
-FT_SETTINGS=(crypt=secure "psk=$SECURE_PSK")
+FT_SETTINGS=(--crypt secure --psk "$SECURE_PSK")
 run_examples secure "" 1000 4
 run_examples secure-asan _asan 300 2
 
