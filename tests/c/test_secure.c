@@ -52,8 +52,11 @@ static void echo_and_close(void) {
     }
     check(echoed, "100 messages echoed intact");
     struct kcp_endpoint_stats st;
-    check(kcp_listener_stats(l, &st) == 0 && st.handshakes == 1 && st.accepted == 1,
-          "the listener counted one handshake and one session");
+    /* `handshakes` counts responses: a dialer that resent its initiation
+       (250 ms without an answer: valgrind is that slow) is answered twice,
+       and still makes one session. */
+    check(kcp_listener_stats(l, &st) == 0 && st.handshakes >= 1 && st.accepted == 1,
+          "the listener answered the handshake and counted one session");
 
     /* Unreliable datagrams beside the stream, with their event. */
     intptr_t max = kcp_session_max_datagram(client);
