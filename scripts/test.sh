@@ -10,6 +10,9 @@
 #          valgrind; the C demo must print the Rust benchmark's numbers;
 #          the differential test against the real ikcp, whose source it
 #          downloads from PyPI once into build/ikcp)
+#   Python: scripts/test-python.sh (pip wheel ./python, installed into a
+#          fresh virtualenv with pytest and PyPI's kcp; pytest on real
+#          sockets and against kcp-go; mypy --strict on the examples)
 #
 # Usage (from anywhere): scripts/test.sh
 set -euo pipefail
@@ -23,6 +26,8 @@ missing=()
 for tool in gcc:gcc valgrind:valgrind python3:python3; do
     command -v "${tool%%:*}" >/dev/null || missing+=("${tool##*:}")
 done
+# Debian splits venv (ensurepip) out of python3.
+python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
 if [ "${#missing[@]}" -gt 0 ]; then
     step "installing ${missing[*]}"
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -68,6 +73,10 @@ step "C tests"
 scripts/test-c.sh 2>&1 | tee build/c-tests.log
 c_passed=$(sed -n 's/^\([0-9]*\) passed, 0 failed$/\1/p' build/c-tests.log | awk '{s+=$1} END {print s+0}')
 
-printf '\nrust: %s passed; C: %s checks passed (plain, ASan+UBSan, valgrind); kcp-go harness self-test: %s\n' \
-    "$rust_passed" "$c_passed" "$kcpgo_passed"
-printf '%s passed, 0 failed\n' "$((rust_passed + c_passed + kcpgo_passed))"
+step "Python tests"
+scripts/test-python.sh 2>&1 | tee build/python-tests-all.log
+py_passed=$(sed -n 's/^\([0-9]*\) passed in .*/\1/p' build/python-tests.log | tail -n 1)
+
+printf '\nrust: %s passed; C: %s checks passed (plain, ASan+UBSan, valgrind); kcp-go harness self-test: %s; Python: %s\n' \
+    "$rust_passed" "$c_passed" "$kcpgo_passed" "$py_passed"
+printf '%s passed, 0 failed\n' "$((rust_passed + c_passed + kcpgo_passed + py_passed))"
