@@ -4,9 +4,12 @@
 #   2. `pip wheel ./python` builds the abi3 wheel into build/wheels;
 #   3. a fresh virtualenv (build/py-test, made anew each run) gets the
 #      wheel, pytest, and PyPI's unrelated `kcp` beside it;
-#   4. pytest runs python/tests there (real sockets, kcp-go interop through
-#      build/kcpgo-peer, which scripts/kcpgo.sh builds: missing, it fails);
-#   5. mypy --strict checks the package, its tests and the examples.
+#   4. `pip install ./python` (build isolation, maturin from PyPI) into
+#      another fresh virtualenv imports;
+#   5. pytest runs python/tests in the first (real sockets, kcp-go interop
+#      through build/kcpgo-peer, which scripts/kcpgo.sh builds: missing,
+#      it fails);
+#   6. mypy --strict checks the package, its tests and the examples.
 # A missing tool fails the run; nothing is skipped.
 #
 # Usage (from anywhere): scripts/test-python.sh
@@ -46,6 +49,13 @@ rm -rf build/py-test
 python3 -m venv build/py-test
 build/py-test/bin/pip install -q "$wheel" "pytest>=7" kcp
 build/py-test/bin/python -c 'import kcp, kcp_rs; print("kcp_rs", kcp_rs.__version__, "beside kcp", kcp.__version__)'
+
+step "pip install ./python into another fresh virtualenv (as the README says)"
+rm -rf build/py-install
+python3 -m venv build/py-install
+build/py-install/bin/pip install -q ./python
+(cd build && py-install/bin/python -c 'import kcp_rs; kcp_rs.Config(mode="fast3"); print("kcp_rs", kcp_rs.__version__, "installed from source")')
+rm -rf build/py-install
 
 step "pytest python/tests"
 # The pytest script, not `python -m pytest`: the latter puts the working

@@ -43,21 +43,37 @@ impl Arq {
     fn emitting(
         &self,
         py: Python<'_>,
-        f: impl FnOnce(&mut CoreArq, &mut dyn FnMut(&mut [u8])) -> Result<(), ArqError>,
+        f: impl FnOnce(&mut CoreArq, &mut dyn FnMut(&[u8])),
     ) -> PyResult<()> {
-        let mut emitted: Vec<Bound<'_, PyBytes>> = Vec::new();
-        let result = {
+        let emitted = {
             let mut engine = self.engine()?;
-            f(&mut engine, &mut |d: &mut [u8]| {
-                emitted.push(PyBytes::new(py, d))
-            })
+            collect(py, |sink| f(&mut engine, sink))
         };
-        let output = self.output.bind(py);
-        for datagram in emitted {
-            output.call1((datagram,))?;
-        }
-        result.map_err(|e| arq_error(py, e))
+        deliver(py, &self.output, emitted)
     }
+}
+
+/// Runs `f` with a sink that keeps each datagram it is given as `bytes`.
+pub fn collect<'py>(
+    py: Python<'py>,
+    f: impl FnOnce(&mut dyn FnMut(&[u8])),
+) -> Vec<Bound<'py, PyBytes>> {
+    let mut emitted = Vec::new();
+    f(&mut |d: &[u8]| emitted.push(PyBytes::new(py, d)));
+    emitted
+}
+
+/// Calls `output` with each datagram, in order.
+pub fn deliver(
+    py: Python<'_>,
+    output: &Py<PyAny>,
+    emitted: Vec<Bound<'_, PyBytes>>,
+) -> PyResult<()> {
+    let output = output.bind(py);
+    for datagram in emitted {
+        output.call1((datagram,))?;
+    }
+    Ok(())
 }
 
 #[pymethods]
@@ -106,16 +122,14 @@ impl Arq {
     /// Advances the clock to `now`; flushes when an interval has passed.
     fn update(&self, py: Python<'_>, now: u32) -> PyResult<()> {
         self.emitting(py, |engine, out| {
-            engine.update(now, &mut |d: &mut [u8]| out(d));
-            Ok(())
+            engine.update(now, &mut |d: &mut [u8]| out(d))
         })
     }
 
     /// Sends what is due now, whatever the interval.
     fn flush(&self, py: Python<'_>, now: u32) -> PyResult<()> {
         self.emitting(py, |engine, out| {
-            engine.flush(now, &mut |d: &mut [u8]| out(d));
-            Ok(())
+            engine.flush(now, &mut |d: &mut [u8]| out(d))
         })
     }
 

@@ -8,6 +8,7 @@ use pyo3::prelude::*;
 mod arq;
 mod blocking;
 mod config;
+mod conn;
 mod errors;
 mod listener;
 mod session;
@@ -18,6 +19,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<listener::Listener>()?;
     m.add_class::<session::Session>()?;
     m.add_class::<arq::Arq>()?;
+    m.add_class::<conn::Conn>()?;
     m.add_function(wrap_pyfunction!(listener::listen, m)?)?;
     m.add_function(wrap_pyfunction!(listener::dial, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -1,10 +1,11 @@
 //! `Session`: one KCP conversation over UDP (dialed, accepted, or connected
 //! from a listener's socket).
 
+use std::cell::RefCell;
 use std::net::SocketAddr;
-use std::sync::Mutex;
 use std::time::Duration;
 
+use kcp_core::conn::ConnStats;
 use kcp_core::runtime::{Error, Event, Session as CoreSession};
 use pyo3::exceptions::{PyTimeoutError, PyTypeError};
 use pyo3::prelude::*;
@@ -13,25 +14,27 @@ use pyo3::types::{PyByteArray, PyBytes, PyDict, PyTuple};
 use crate::blocking::{wait, wait_raw};
 use crate::errors::{is_end_of_stream, to_py};
 
-/// Receive buffer a session starts with; it grows to the largest message
+/// Receive buffer a thread starts with; it grows to the largest message
 /// seen (a message never exceeds the receive window).
 const FIRST_BUFFER: usize = 64 * 1024;
+
+thread_local! {
+    /// Where `recv` receives before the message is copied into `bytes`:
+    /// one per thread that receives, not one per session. A thread blocked
+    /// in `recv` runs no Python, so nothing else on it borrows the buffer.
+    static RECEIVE_BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
 
 /// A KCP session. Blocking calls take `timeout` in seconds (`None`: wait
 /// for ever), release the GIL while they wait and react to Ctrl-C.
 #[pyclass(module = "kcp_rs._native", frozen)]
 pub struct Session {
     pub inner: CoreSession,
-    /// Where `recv` receives before the message is copied into `bytes`.
-    buffer: Mutex<Vec<u8>>,
 }
 
 impl Session {
     pub fn wrap(inner: CoreSession) -> Self {
-        Self {
-            inner,
-            buffer: Mutex::new(Vec::new()),
-        }
+        Self { inner }
     }
 
     /// Runs `recv` (one receive into the buffer given) until a message
@@ -41,14 +44,20 @@ impl Session {
         py: Python<'py>,
         mut recv: impl FnMut(&mut [u8]) -> PyResult<Result<usize, Error>>,
     ) -> PyResult<Bound<'py, PyBytes>> {
-        // Never wait for the lock holding the GIL: a thread blocked in recv
-        // holds it while the GIL is free. Another reader gets its own.
-        let mut shared = self.buffer.try_lock().ok();
-        let mut own = Vec::new();
-        let buffer = match shared.as_deref_mut() {
-            Some(b) => b,
-            None => &mut own,
-        };
+        // A signal handler run between waits may receive on this thread
+        // too: it gets a buffer of its own.
+        RECEIVE_BUFFER.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut buffer) => self.receive_into(py, &mut buffer, &mut recv),
+            Err(_) => self.receive_into(py, &mut Vec::new(), &mut recv),
+        })
+    }
+
+    fn receive_into<'py>(
+        &self,
+        py: Python<'py>,
+        buffer: &mut Vec<u8>,
+        recv: &mut impl FnMut(&mut [u8]) -> PyResult<Result<usize, Error>>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
         if buffer.is_empty() {
             buffer.resize(FIRST_BUFFER, 0);
         }
@@ -57,7 +66,7 @@ impl Session {
                 Ok(n) => return Ok(PyBytes::new(py, &buffer[..n])),
                 Err(e) if is_end_of_stream(&e) => return Ok(PyBytes::new(py, b"")),
                 Err(e) => match self.inner.peek_size() {
-                    // Refused for room: grow to the waiting message and retry.
+                    // Refused for room: grow to the waiting message, retry.
                     Some(need) if need > buffer.len() => buffer.resize(need, 0),
                     _ => return Err(to_py(py, e)),
                 },
@@ -112,6 +121,37 @@ pub fn drain_events<'py>(
         out.push(event_tuple(py, event)?);
     }
     Ok(out)
+}
+
+/// kcp-go's SNMP-style counters as a dict.
+pub fn conn_stats<'py>(py: Python<'py>, s: &ConnStats) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    for (k, v) in [
+        ("bytes_sent", s.bytes_sent),
+        ("bytes_received", s.bytes_received),
+        ("in_packets", s.in_packets),
+        ("out_packets", s.out_packets),
+        ("in_bytes", s.in_bytes),
+        ("out_bytes", s.out_bytes),
+        ("in_segments", s.in_segments),
+        ("out_segments", s.out_segments),
+        ("retransmits", s.retransmits),
+        ("fast_retransmits", s.fast_retransmits),
+        ("early_retransmits", s.early_retransmits),
+        ("lost_segments", s.lost_segments),
+        ("repeat_segments", s.repeat_segments),
+        ("redundant_segments", s.redundant_segments),
+        ("fec_recovered", s.fec_recovered),
+        ("fec_errors", s.fec_errors),
+        ("fec_parity_shards", s.fec_parity_shards),
+        ("fec_short_shards", s.fec_short_shards),
+        ("checksum_errors", s.checksum_errors),
+        ("in_errors", s.in_errors),
+        ("kcp_in_errors", s.kcp_in_errors),
+    ] {
+        d.set_item(k, v)?;
+    }
+    Ok(d)
 }
 
 /// Events as `(kind, session id, detail)`: ("accepted", 0, Session),
@@ -248,34 +288,7 @@ impl Session {
 
     /// kcp-go's SNMP-style counters for this session.
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let s = self.inner.stats().map_err(|e| to_py(py, e))?;
-        let d = PyDict::new(py);
-        for (k, v) in [
-            ("bytes_sent", s.bytes_sent),
-            ("bytes_received", s.bytes_received),
-            ("in_packets", s.in_packets),
-            ("out_packets", s.out_packets),
-            ("in_bytes", s.in_bytes),
-            ("out_bytes", s.out_bytes),
-            ("in_segments", s.in_segments),
-            ("out_segments", s.out_segments),
-            ("retransmits", s.retransmits),
-            ("fast_retransmits", s.fast_retransmits),
-            ("early_retransmits", s.early_retransmits),
-            ("lost_segments", s.lost_segments),
-            ("repeat_segments", s.repeat_segments),
-            ("redundant_segments", s.redundant_segments),
-            ("fec_recovered", s.fec_recovered),
-            ("fec_errors", s.fec_errors),
-            ("fec_parity_shards", s.fec_parity_shards),
-            ("fec_short_shards", s.fec_short_shards),
-            ("checksum_errors", s.checksum_errors),
-            ("in_errors", s.in_errors),
-            ("kcp_in_errors", s.kcp_in_errors),
-        ] {
-            d.set_item(k, v)?;
-        }
-        Ok(d)
+        conn_stats(py, &self.inner.stats().map_err(|e| to_py(py, e))?)
     }
 
     /// The conversation id.
