@@ -208,6 +208,27 @@ typedef struct kcp_event kcp_event;
 #define KCP_CLOSE_HANDSHAKE_TIMEOUT 10
 
 /*
+ Major version: a release that breaks the ABI changes it (and the
+ library's SONAME, `libkcp.so.MAJOR`). See docs/ABI.md.
+ */
+#define KCP_VERSION_MAJOR 0
+
+/*
+ Minor version: additions that keep the ABI.
+ */
+#define KCP_VERSION_MINOR 1
+
+/*
+ Patch version: fixes only.
+ */
+#define KCP_VERSION_PATCH 0
+
+/*
+ MAJOR * 1000000 + MINOR * 1000 + PATCH, for `#if` comparisons.
+ */
+#define KCP_VERSION_NUMBER (((KCP_VERSION_MAJOR * 1000000) + (KCP_VERSION_MINOR * 1000)) + KCP_VERSION_PATCH)
+
+/*
  A KCP control block for one conversation, driven by the caller: feed it
  datagrams with kcp_arq_input, call kcp_arq_update on time, and it hands
  the datagrams to send to its output callback.
@@ -1678,6 +1699,22 @@ int kcp_session_poll(struct kcp_session *session, int timeout_ms, struct kcp_eve
  `session` is NULL or a live handle.
  */
 int kcp_session_event_fd(const struct kcp_session *session);
+
+/*
+ The library's KCP_VERSION_NUMBER (that of the libkcp actually loaded;
+ compare it with the header's to catch a mismatched install).
+
+ Thread-safety: safe to call from any thread.
+ */
+int kcp_version(void);
+
+/*
+ The library's version as text, "MAJOR.MINOR.PATCH". Owned by the
+ library and lives forever: do not free it.
+
+ Thread-safety: safe to call from any thread.
+ */
+const char *kcp_version_string(void);
 
 #ifdef __cplusplus
 }  // extern "C"

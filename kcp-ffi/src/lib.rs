@@ -22,7 +22,7 @@
 //! (`kcp_listen`, `kcp_listener_*`), `session.rs` (`kcp_dial`,
 //! `kcp_session_*`), `event.rs` (`kcp_event` and the table that maps the
 //! sessions events name to the caller's handles), `args.rs` (address
-//! strings, timeouts).
+//! strings, timeouts), `version.rs` (`KCP_VERSION_*`, `kcp_version`).
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs)]
@@ -38,6 +38,7 @@ mod guard;
 pub mod listener;
 pub mod runtime;
 pub mod session;
+pub mod version;
 
 pub use arq::*;
 pub use config::*;
@@ -47,3 +48,4 @@ pub use event::*;
 pub use listener::*;
 pub use runtime::*;
 pub use session::*;
+pub use version::*;
