@@ -9,7 +9,10 @@
 #      ASan+UBSan and under valgrind: echo_server with two echo_clients at
 #      once, p2p, and file_transfer (the copy must equal the original); and
 #      again with crypt=secure, plainly and with ASan+UBSan;
-#   5. runs `latency 3 improved` under valgrind;
+#   5. the C++ wrapper (bindings/cpp/kcp.hpp): tests/cpp/test_kcp_hpp.cpp
+#      (-std=c++17 -pedantic -Werror) plainly and with ASan+UBSan, and
+#      examples-cpp/echo_server.cpp (ASan+UBSan) serving two C clients;
+#      then `latency 3 improved` under valgrind;
 #   6. checks that the C demo prints the Rust benchmark's numbers;
 #   7. the differential test against the real ikcp: fetches ikcp.c from the
 #      PyPI `kcp` sdist (scripts/ikcp-sdist.sh; needs PyPI access, or
@@ -193,6 +196,34 @@ P2P_CRYPT=(--crypt secure --psk "$SECURE_PSK")
 FT_SETTINGS=(--crypt secure --psk "$SECURE_PSK")
 run_examples secure "" 1000 4
 run_examples secure-asan _asan 300 2
+
+# The C++ wrapper (bindings/cpp/kcp.hpp): its test plain and under
+# ASan+UBSan, and the C++ echo server answering two C echo clients.
+CXX="${CXX:-g++}"
+CXXFLAGS=(-std=c++17 -Wall -Wextra -pedantic -Werror -I"$ROOT/include")
+step "C++ wrapper: compile (-std=c++17 -Wall -Wextra -pedantic -Werror)"
+"$CXX" "${CXXFLAGS[@]}" -O2 tests/cpp/test_kcp_hpp.cpp "$LIB" "${LIBS[@]}" -o "$BUILD/test_kcp_hpp"
+"$CXX" "${CXXFLAGS[@]}" -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+    tests/cpp/test_kcp_hpp.cpp "$LIB" "${LIBS[@]}" -o "$BUILD/test_kcp_hpp_asan"
+"$CXX" "${CXXFLAGS[@]}" -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+    examples-cpp/echo_server.cpp "$LIB" "${LIBS[@]}" -o "$BUILD/echo_server_cpp_asan"
+step "test_kcp_hpp"
+run_c_test "$BUILD/test_kcp_hpp.log" "$BUILD/test_kcp_hpp"
+step "test_kcp_hpp with ASan + UBSan"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    run_c_test "$BUILD/test_kcp_hpp_asan.log" "$BUILD/test_kcp_hpp_asan"
+step "examples-cpp/echo_server (ASan + UBSan) + 2 C echo_clients"
+start_server "$BUILD/echo_server_cpp.log" timeout 60 "$BUILD/echo_server_cpp_asan" 127.0.0.1:0 \
+    --sessions 2 --idle 1
+cpp_server="$SERVER_PID"
+"$BUILD/echo_client" "$SERVER_ADDR" --messages 300 >"$BUILD/echo_cpp_client1.log" 2>&1 \
+    || { cat "$BUILD/echo_cpp_client1.log"; fail "echo_client against the C++ server"; }
+"$BUILD/echo_client" "$SERVER_ADDR" --messages 300 --size 1200 >"$BUILD/echo_cpp_client2.log" 2>&1 \
+    || { cat "$BUILD/echo_cpp_client2.log"; fail "echo_client (1200 bytes) against the C++ server"; }
+expect_success "$cpp_server" "$BUILD/echo_server_cpp.log" "echo_server_cpp"
+grep -q '^served 2 sessions' "$BUILD/echo_server_cpp.log" \
+    || { cat "$BUILD/echo_server_cpp.log"; fail "echo_server_cpp did not serve 2 sessions"; }
+grep -h '^300 echoes ok' "$BUILD/echo_cpp_client1.log" "$BUILD/echo_cpp_client2.log"
 
 step "examples-c/hello_arq (the README example), plain and under valgrind"
 hello_out="$("$BUILD/hello_arq")" || fail "hello_arq exited with an error"

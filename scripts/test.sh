@@ -25,7 +25,7 @@ mkdir -p build
 step() { printf '\n==> %s\n' "$*"; }
 
 missing=()
-for tool in gcc:gcc valgrind:valgrind python3:python3; do
+for tool in gcc:gcc g++:g++ valgrind:valgrind python3:python3; do
     command -v "${tool%%:*}" >/dev/null || missing+=("${tool##*:}")
 done
 # Debian splits venv (ensurepip) out of python3.
