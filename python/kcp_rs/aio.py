@@ -63,18 +63,22 @@ class _Events:
         if self._closed:
             raise Closed("closed")
         f: "asyncio.Future[None]" = self._loop.create_future()
-        if sid is None:
-            self._accept_waiters.append(f)
-        else:
-            self._waiters.setdefault(sid, []).append(f)
-        if deadline is None:
-            await f
-            return
-        left = deadline - time.monotonic()
+        waiters = self._accept_waiters if sid is None else self._waiters.setdefault(sid, [])
+        waiters.append(f)
         try:
-            await asyncio.wait_for(f, max(left, 0.0))
+            if deadline is None:
+                await f
+            else:
+                await asyncio.wait_for(f, max(deadline - time.monotonic(), 0.0))
         except asyncio.TimeoutError:
             raise Timeout("timed out") from None
+        finally:
+            # A waiter that timed out or was cancelled leaves no trace
+            # (an idle session polled with timeouts must not grow a list).
+            if f in waiters:
+                waiters.remove(f)
+            if sid is not None and not waiters and self._waiters.get(sid) is waiters:
+                del self._waiters[sid]
 
     def take_accepted(self) -> Optional[_native.Session]:
         return self._accepted.popleft() if self._accepted else None

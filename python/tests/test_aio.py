@@ -76,3 +76,20 @@ def test_secure_dial() -> None:
                 assert await peer.recv(timeout=5) == b"secure hello"
 
     asyncio.run(main())
+
+
+def test_timed_out_waits_leave_no_waiters_behind() -> None:
+    async def main() -> None:
+        async with await aio.listen("127.0.0.1:0") as listener:
+            host, port = listener.local_addr
+            s = await aio.dial(f"{host}:{port}")
+            for _ in range(200):
+                with pytest.raises(kcp.Timeout):
+                    await s.recv(timeout=0)
+                with pytest.raises(kcp.Timeout):
+                    await listener.accept(timeout=0)
+            assert s._events._waiters == {}
+            assert listener._events._accept_waiters == []
+            await s.close()
+
+    asyncio.run(main())
