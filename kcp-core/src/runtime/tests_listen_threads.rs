@@ -49,6 +49,10 @@ fn every_client_reaches_the_shard_its_address_steers_to() {
     // An event loop keys its sessions by id: ids must not repeat across
     // shards (each shard numbers its slots from 0).
     let mut ids = std::collections::HashSet::new();
+    // Kept open to the end: a dropped session closes, and once its reply
+    // is acknowledged it no longer counts as live (the count below raced
+    // with that and once saw 22).
+    let mut servers = Vec::new();
     for _ in 0..clients.len() {
         let server = listener.accept(WAIT).unwrap();
         assert!(
@@ -66,6 +70,7 @@ fn every_client_reaches_the_shard_its_address_steers_to() {
         used[shard] += 1;
         let m = recv_vec(&server);
         server.send(&m, WAIT).unwrap();
+        servers.push(server);
     }
     // 24 ports over 2 shards: both serve some.
     assert!(used.iter().all(|&n| n > 0), "{used:?}");
