@@ -616,7 +616,8 @@ void kcp_arq_free(struct kcp_arq *arq);
  accepted when `len` is 0, which queues an empty message.
 
  Returns `len` on success; KCP_EMSGSIZE if the message needs more
- fragments than the peer's receive window (or 255) allows, or if `len`
+ fragments than the larger of this handle's receive window and the
+ widest window the peer advertised (at most 255) allows, or if `len`
  exceeds INT_MAX; KCP_EINVAL for a NULL handle or buffer; KCP_EBUSY from
  inside the handle's output callback. Nothing is queued on failure.
 
@@ -1394,8 +1395,9 @@ void kcp_session_free(struct kcp_session *session);
  Returns `len`; KCP_EAGAIN if the queue is full and `timeout_ms` is 0
  (a KCP_EVENT_WRITABLE event follows when room appears); KCP_ETIMEDOUT
  if it stayed full; KCP_EMSGSIZE if the message is longer than the
- `max_message` setting, or the peer could never reassemble it (more
- fragments than its receive window, or 255); KCP_ECLOSED
+ `max_message` setting, or it needs more fragments than the larger of
+ `rcvwnd` and the widest window the peer advertised (at most 255);
+ KCP_ECLOSED
  if the session is closed; KCP_EINVAL for a NULL handle or buffer, `len`
  0, or a bad `timeout_ms`. Nothing is queued on failure.
 

@@ -219,7 +219,8 @@ pub unsafe extern "C" fn kcp_arq_free(arq: *mut kcp_arq) {
 /// accepted when `len` is 0, which queues an empty message.
 ///
 /// Returns `len` on success; KCP_EMSGSIZE if the message needs more
-/// fragments than the peer's receive window (or 255) allows, or if `len`
+/// fragments than the larger of this handle's receive window and the
+/// widest window the peer advertised (at most 255) allows, or if `len`
 /// exceeds INT_MAX; KCP_EINVAL for a NULL handle or buffer; KCP_EBUSY from
 /// inside the handle's output callback. Nothing is queued on failure.
 ///

@@ -145,8 +145,9 @@ pub unsafe extern "C" fn kcp_session_free(session: *mut kcp_session) {
 /// Returns `len`; KCP_EAGAIN if the queue is full and `timeout_ms` is 0
 /// (a KCP_EVENT_WRITABLE event follows when room appears); KCP_ETIMEDOUT
 /// if it stayed full; KCP_EMSGSIZE if the message is longer than the
-/// `max_message` setting, or the peer could never reassemble it (more
-/// fragments than its receive window, or 255); KCP_ECLOSED
+/// `max_message` setting, or it needs more fragments than the larger of
+/// `rcvwnd` and the widest window the peer advertised (at most 255);
+/// KCP_ECLOSED
 /// if the session is closed; KCP_EINVAL for a NULL handle or buffer, `len`
 /// 0, or a bad `timeout_ms`. Nothing is queued on failure.
 ///

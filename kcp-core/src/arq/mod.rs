@@ -666,18 +666,27 @@ impl Arq {
         }
     }
 
-    /// The most fragments one message may have towards this peer.
+    /// The most fragments one message may have towards this peer: our own
+    /// receive window, or the largest window the peer advertised if that is
+    /// larger, and never more than the wire's 255.
+    ///
+    /// The advertisement is the peer's *free* space, so it only ever proves
+    /// a window at least that large; a busy peer advertises little. Taking
+    /// it as the limit refused sends at random (a file transfer whose
+    /// receiver was slow to start got `MessageTooLarge` for a message its
+    /// window could hold). Our own window is the floor, so with the usual
+    /// symmetric configuration whether a send is accepted never depends on
+    /// timing. A peer configured with a smaller window than ours is not
+    /// detected here: as in kcp-go, such a message waits for it.
     pub fn max_fragments(&self) -> usize {
-        let peer = self.peer_wnd_max.unwrap_or(self.rcv_wnd);
-        MAX_FRAGMENTS.min(usize::from(peer).max(1))
+        let peer = self.peer_wnd_max.unwrap_or(0);
+        MAX_FRAGMENTS.min(usize::from(peer.max(self.rcv_wnd)).max(1))
     }
 
     /// Queues a message (or, in stream mode, bytes). Returns the byte count.
     ///
-    /// A message that needs more fragments than the peer's receive window
-    /// (the largest it advertised, or ours before it spoke) or than the wire's
-    /// 255 is refused with [`ArqError::MessageTooLarge`]: it could never be
-    /// reassembled.
+    /// A message that needs more fragments than [`Arq::max_fragments`] is
+    /// refused with [`ArqError::MessageTooLarge`] and nothing is queued.
     pub fn send(&mut self, mut data: &[u8]) -> Result<usize, ArqError> {
         let total = data.len();
         if self.stream {

@@ -111,20 +111,41 @@ fn a_message_the_peer_could_never_reassemble_is_refused() {
     assert_eq!(a.wait_snd(), 0, "a refused message queues nothing");
     assert_eq!(a.send(&vec![0u8; 128 * mss]), Ok(128 * mss));
 
-    // A peer advertising a 16-segment window caps messages at 16 fragments...
-    let mut small = Arq::new(1);
-    small.set_window(32, 16).unwrap();
-    small.send(b"x").unwrap();
-    b.input(0, &flush_all(&mut small, 0)[0]).unwrap();
-    assert_eq!(b.max_fragments(), 16);
-    assert!(matches!(
-        b.send(&vec![0u8; 16 * mss + 1]),
-        Err(ArqError::MessageTooLarge { limit: 16, .. })
-    ));
+    // A peer advertising a wider window raises the cap...
+    let mut roomy = Arq::new(1);
+    roomy.set_window(32, 200).unwrap();
+    roomy.send(b"x").unwrap();
+    b.input(0, &flush_all(&mut roomy, 0)[0]).unwrap();
+    assert_eq!(b.max_fragments(), 200);
+    assert_eq!(b.send(&vec![0u8; 200 * mss]), Ok(200 * mss));
     // ...and the wire's one-byte frg caps everything at 255.
     let mut wide = Arq::new(1);
     wide.set_window(1024, 1024).unwrap();
     assert_eq!(wide.max_fragments(), MAX_FRAGMENTS);
+}
+
+/// A busy peer advertises only its free space. The first advertisement a
+/// sender saw came from a receiver whose queue was nearly full, and every
+/// 25-fragment message was refused until a wider one arrived (CI: secure
+/// file_transfer, "at most 5 fit").
+#[test]
+fn a_busy_peer_advertising_little_room_refuses_no_message_its_window_holds() {
+    let (mut a, mut b) = pair(1);
+    let mss = a.mss();
+    // Fill b's receive queue to all but 5 of its 128 segments, unread.
+    for _ in 0..123 {
+        a.send(b"m").unwrap();
+    }
+    let mut now = 0;
+    while a.wait_snd() > 0 && now < 10_000 {
+        now += 10;
+        deliver(&update_all(&mut a, now), &mut b, now);
+        deliver(&update_all(&mut b, now), &mut a, now);
+    }
+    assert_eq!(a.wait_snd(), 0);
+    assert_eq!(a.remote_window(), 5, "b advertised only its free space");
+    assert_eq!(a.max_fragments(), 128);
+    assert_eq!(a.send(&vec![0u8; 25 * mss]), Ok(25 * mss));
 }
 
 #[test]
