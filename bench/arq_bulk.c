@@ -70,9 +70,9 @@ static double seconds_since(const struct timespec *start) {
 
 static void run_case(const char *name, size_t message, double budget) {
     kcp_arq *sender = NULL, *receiver = NULL;
-    sender = kcp_arq_new(CONV, to_peer, &receiver);
-    receiver = kcp_arq_new(CONV, to_peer, &sender);
-    if (!sender || !receiver) die("kcp_arq_new", KCP_EINVAL);
+    int rc = kcp_arq_create(CONV, to_peer, &receiver, &sender);
+    if (rc == KCP_OK) rc = kcp_arq_create(CONV, to_peer, &sender, &receiver);
+    if (rc != KCP_OK) die("kcp_arq_create", rc);
     configure(sender);
     configure(receiver);
     kcp_arq_update(sender, 0);
@@ -87,7 +87,7 @@ static void run_case(const char *name, size_t message, double budget) {
     do {
         for (int i = 0; i < ROUNDS_PER_CLOCK_CHECK; i++) {
             int waiting;
-            while ((waiting = kcp_arq_waitsnd(sender)) < WAITSND) {
+            while ((waiting = kcp_arq_wait_snd(sender)) < WAITSND) {
                 if (waiting < 0) die("kcp_arq_waitsnd", waiting);
                 msg[0] = (uint8_t)queued; /* sequence byte, checked on arrival */
                 int rc = kcp_arq_send(sender, msg, message);
@@ -112,8 +112,8 @@ static void run_case(const char *name, size_t message, double budget) {
     } while (secs < budget);
 
     struct kcp_arq_stats stats;
-    int rc = kcp_arq_stats(sender, &stats);
-    if (rc < 0) die("kcp_arq_stats", rc);
+    rc = kcp_arq_get_stats(sender, &stats, sizeof stats);
+    if (rc < 0) die("kcp_arq_get_stats", rc);
     printf("{\"engine\": \"%s\", \"case\": \"%s\", \"message_bytes\": %zu, \"mb_per_s\": %.3f, "
            "\"messages_per_s\": %.0f, \"seconds\": %.3f, \"rounds\": %llu, \"retransmits\": %llu}\n",
            ENGINE, name, message, (double)(delivered * message) / secs / 1e6, (double)delivered / secs, secs,

@@ -12,9 +12,9 @@
  * the calls below, with function-like macros, to small adapters over ikcp.
  * libkcp is not linked: every number such a program prints is ikcp's.
  *
- * Covered: kcp_arq_new/free/send/recv/input/update/check/flush/peeksize/
- * waitsnd/set_mtu/set_window/set_nodelay/set_minrto/set_stream/
- * set_recovery/set_redundancy/is_dead/stats/conv, kcp_strerror,
+ * Covered: kcp_arq_create/free/send/recv/input/update/check/flush/
+ * peek_size/wait_snd/set_mtu/set_window/set_nodelay/set_minrto/set_stream/
+ * set_recovery/set_redundancy/is_dead/get_stats/conv, kcp_strerror,
  * kcp_last_error (set_redundancy accepts only 0: ikcp has none).
  *
  * Where the two APIs differ:
@@ -22,7 +22,7 @@
  *   ikcp has one recovery (the one KCP_RECOVERY_CLASSIC reproduces).
  * - kcp_arq_set_minrto writes ikcp's rx_minrto field directly.
  * - kcp_arq_set_window: ikcp raises a receive window below 128 to 128.
- * - kcp_arq_stats: ikcp keeps almost no counters. Filled: out_datagrams
+ * - kcp_arq_get_stats: ikcp keeps almost no counters. Filled: out_datagrams
  *   (counted by the output adapter) and timeout_retransmits = retransmits
  *   (ikcp's `xmit`, which only counts RTO resends). Zero: out_segments,
  *   in_segments, fast_retransmits, early_retransmits, repeat_segments,
@@ -40,6 +40,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "kcp.h"
 #include "ikcp.h"
@@ -69,7 +70,7 @@ static inline int kshim_output(const char *buf, int len, ikcpcb *cb, void *user)
 
 static inline struct kcp_arq *kshim_new(uint32_t conv, kcp_output_fn output, void *user) {
     if (!output) {
-        kshim_fail(KCP_EINVAL, "kcp_arq_new (NULL output)", 0);
+        kshim_fail(KCP_EINVAL, "kcp_arq_create (NULL output)", 0);
         return NULL;
     }
     struct kcp_arq *arq = (struct kcp_arq *)calloc(1, sizeof *arq);
@@ -182,14 +183,30 @@ static inline int kshim_is_dead(const struct kcp_arq *arq) {
     return arq->cb->state == (IUINT32)-1;
 }
 
-static inline int kshim_stats(const struct kcp_arq *arq, struct kcp_arq_stats *out) {
-    if (!arq || !out) return KCP_EINVAL;
+static inline int kshim_create(uint32_t conv, kcp_output_fn output, void *user, struct kcp_arq **out) {
+    if (!out) return KCP_EINVAL;
+    struct kcp_arq *arq = kshim_new(conv, output, user);
+    if (!arq) return KCP_EINVAL;
+    *out = arq;
+    return KCP_OK;
+}
+
+static inline int kshim_get_stats(const struct kcp_arq *arq, struct kcp_arq_stats *out, size_t size) {
+    if (!arq || !out || size < 8) return KCP_EINVAL;
     struct kcp_arq_stats s = {0};
     s.out_datagrams = arq->datagrams;
     s.retransmits = arq->cb->xmit;
     s.timeout_retransmits = arq->cb->xmit;
-    *out = s;
-    return KCP_OK;
+    s.srtt_ms = (uint64_t)arq->cb->rx_srtt;
+    s.rttvar_ms = (uint64_t)arq->cb->rx_rttval;
+    s.rto_ms = (uint64_t)arq->cb->rx_rto;
+    s.cwnd = (uint64_t)arq->cb->cwnd;
+    s.remote_window = (uint64_t)arq->cb->rmt_wnd;
+    s.wait_snd = (uint64_t)ikcp_waitsnd(arq->cb);
+    size_t fill = size < sizeof s ? size : sizeof s;
+    memcpy(out, &s, fill);
+    if (size > sizeof s) memset((char *)out + sizeof s, 0, size - sizeof s);
+    return (int)fill;
 }
 
 static inline uint32_t kshim_conv(const struct kcp_arq *arq) {
@@ -210,7 +227,7 @@ static inline const char *kshim_strerror(int code) {
 
 static inline const char *kshim_last_error(void) { return kshim_error; }
 
-#define kcp_arq_new(conv, output, user) kshim_new(conv, output, user)
+#define kcp_arq_create(conv, output, user, out) kshim_create(conv, output, user, out)
 #define kcp_arq_free(arq) kshim_free(arq)
 #define kcp_arq_send(arq, buf, len) kshim_send(arq, buf, len)
 #define kcp_arq_recv(arq, buf, cap) kshim_recv(arq, buf, cap)
@@ -218,8 +235,8 @@ static inline const char *kshim_last_error(void) { return kshim_error; }
 #define kcp_arq_update(arq, now) kshim_update(arq, now)
 #define kcp_arq_check(arq, now) kshim_check(arq, now)
 #define kcp_arq_flush(arq) kshim_flush(arq)
-#define kcp_arq_peeksize(arq) kshim_peeksize(arq)
-#define kcp_arq_waitsnd(arq) kshim_waitsnd(arq)
+#define kcp_arq_peek_size(arq) kshim_peeksize(arq)
+#define kcp_arq_wait_snd(arq) kshim_waitsnd(arq)
 #define kcp_arq_set_mtu(arq, mtu) kshim_set_mtu(arq, mtu)
 #define kcp_arq_set_window(arq, snd, rcv) kshim_set_window(arq, snd, rcv)
 #define kcp_arq_set_nodelay(arq, nd, iv, rs, nc) kshim_set_nodelay(arq, nd, iv, rs, nc)
@@ -228,7 +245,7 @@ static inline const char *kshim_last_error(void) { return kshim_error; }
 #define kcp_arq_set_recovery(arq, mode) kshim_set_recovery(arq, mode)
 #define kcp_arq_set_redundancy(arq, percent) kshim_set_redundancy(arq, percent)
 #define kcp_arq_is_dead(arq) kshim_is_dead(arq)
-#define kcp_arq_stats(arq, out) kshim_stats(arq, out) /* `struct kcp_arq_stats` is untouched */
+#define kcp_arq_get_stats(arq, out, size) kshim_get_stats(arq, out, size) /* `struct kcp_arq_stats` is kcp.h's */
 #define kcp_arq_conv(arq) kshim_conv(arq)
 #define kcp_strerror(code) kshim_strerror(code)
 #define kcp_last_error() kshim_last_error()

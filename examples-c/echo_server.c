@@ -112,7 +112,7 @@ static void serve(Client *c) {
              * READABLE is level-triggered: a message left waiting would be
              * announced again at once, so close that session. */
             fprintf(stderr, "echo_server: a message over %d bytes (%zd): closing that session\n",
-                    MAX_MESSAGE, kcp_session_peeksize(c->session));
+                    MAX_MESSAGE, kcp_session_peek_size(c->session));
             kcp_session_close(c->session);
             return;
         }

@@ -19,10 +19,9 @@ static int b_out(const uint8_t *buf, size_t len, void *user) {
 }
 
 int main(void) {
-    kcp_arq *a = kcp_arq_new(42, a_out, NULL);
-    kcp_arq *b = kcp_arq_new(42, b_out, NULL);
-    if (!a || !b) {
-        fprintf(stderr, "kcp_arq_new: %s\n", kcp_last_error());
+    kcp_arq *a = NULL, *b = NULL;
+    if (kcp_arq_create(42, a_out, NULL, &a) != KCP_OK || kcp_arq_create(42, b_out, NULL, &b) != KCP_OK) {
+        fprintf(stderr, "kcp_arq_create: %s\n", kcp_last_error());
         return 1;
     }
     peer_of_a = b;

@@ -208,9 +208,10 @@ static RunResult run(const Mode *m, int recovery, uint64_t seed) {
     Link a_to_b, b_to_a;
     link_init(&a_to_b, seed * 2 + 1, &now);
     link_init(&b_to_a, seed * 2 + 2, &now);
-    kcp_arq *a = kcp_arq_new(CONV, to_link, &a_to_b);
-    kcp_arq *b = kcp_arq_new(CONV, to_link, &b_to_a);
-    if (!a || !b) die("kcp_arq_new", KCP_EINVAL);
+    kcp_arq *a = NULL, *b = NULL;
+    int rc = kcp_arq_create(CONV, to_link, &a_to_b, &a);
+    if (rc == KCP_OK) rc = kcp_arq_create(CONV, to_link, &b_to_a, &b);
+    if (rc != KCP_OK) die("kcp_arq_create", rc);
     configure(a, m, recovery);
     configure(b, m, recovery);
 

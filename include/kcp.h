@@ -31,6 +31,23 @@ typedef struct kcp_session kcp_session;
 /* What kcp_listener_poll and kcp_session_poll fill (defined below). */
 typedef struct kcp_event kcp_event;
 
+/* Marks the 0.1 names that 0.2 replaced (docs/ABI.md): they keep working
+   until the next major version, with a compiler warning that names the
+   replacement. Define KCP_NO_DEPRECATION_WARNINGS to silence it. */
+#ifndef KCP_DEPRECATED
+#  if defined(KCP_NO_DEPRECATION_WARNINGS)
+#    define KCP_DEPRECATED(note)
+#  elif defined(__cplusplus) && __cplusplus >= 201402L
+#    define KCP_DEPRECATED(note) [[deprecated(note)]]
+#  elif defined(__GNUC__) || defined(__clang__)
+#    define KCP_DEPRECATED(note) __attribute__((deprecated(note)))
+#  elif defined(_MSC_VER)
+#    define KCP_DEPRECATED(note) __declspec(deprecated(note))
+#  else
+#    define KCP_DEPRECATED(note)
+#  endif
+#endif
+
 /*
  ikcp's loss recovery, exactly: fast resend counts every ACK of a later
  segment, and losses are otherwise found by the retransmission timeout.
@@ -130,7 +147,7 @@ typedef struct kcp_event kcp_event;
  `session` has a message to receive: call kcp_session_recv until it
  returns KCP_EAGAIN. Level-triggered: announced again after any
  kcp_session_recv that leaves a message waiting, including one refused
- with KCP_ENOBUFS (read it with a buffer of kcp_session_peeksize bytes,
+ with KCP_ENOBUFS (read it with a buffer of kcp_session_peek_size bytes,
  or close the session).
  */
 #define KCP_EVENT_READABLE 2
@@ -216,7 +233,7 @@ typedef struct kcp_event kcp_event;
 /*
  Minor version: additions that keep the ABI.
  */
-#define KCP_VERSION_MINOR 1
+#define KCP_VERSION_MINOR 2
 
 /*
  Patch version: fixes only.
@@ -233,7 +250,7 @@ typedef struct kcp_event kcp_event;
  datagrams with kcp_arq_input, call kcp_arq_update on time, and it hands
  the datagrams to send to its output callback.
 
- Created by kcp_arq_new, owned by the caller, released by kcp_arq_free.
+ Created by kcp_arq_create, owned by the caller, released by kcp_arq_free.
  Not thread-safe: use a handle from one thread at a time (it may move
  between threads).
  */
@@ -253,7 +270,7 @@ struct kcp_config;
 /*
  A kcp-go compatible connection to one peer, without a socket.
 
- Created by kcp_conn_new, owned by the caller, released by kcp_conn_free.
+ Created by kcp_conn_create, owned by the caller, released by kcp_conn_free.
  Not thread-safe: use a handle from one thread at a time (it may move
  between threads).
  */
@@ -295,7 +312,7 @@ struct kcp_session;
  kcp_arq_update or kcp_arq_flush.
 
  `buf` holds `len` bytes (at most the MTU) and is valid only during the
- call: send it or copy it. `user` is the pointer given to kcp_arq_new. The
+ call: send it or copy it. `user` is the pointer given to kcp_arq_create. The
  return value is ignored, as in ikcp.
 
  The callback must return normally (no longjmp, no C++ exception). It may
@@ -305,11 +322,13 @@ struct kcp_session;
 typedef int (*kcp_output_fn)(const uint8_t *buf, size_t len, void *user);
 
 /*
- Counters of one handle since kcp_arq_new (kcp-go's SNMP set for the ARQ
- layer). Filled by kcp_arq_stats; plain data owned by the caller.
+ Counters of one handle since kcp_arq_create (kcp-go's SNMP set for the
+ ARQ layer), then gauges of its path. Filled by kcp_arq_get_stats; plain
+ data owned by the caller. Later releases append fields (see
+ kcp_arq_get_stats).
 
- C has no typedef for it (the function kcp_arq_stats has the name): write
- `struct kcp_arq_stats`.
+ C has no typedef for it (the older function kcp_arq_stats has the
+ name): write `struct kcp_arq_stats`.
  */
 struct kcp_arq_stats {
     /*
@@ -353,11 +372,161 @@ struct kcp_arq_stats {
      counted in out_segments.
      */
     uint64_t redundant_segments;
+    /*
+     Gauge: the smoothed round-trip time in ms (0 before the first
+     sample). Fields from here on were added in 0.2; kcp_arq_stats()
+     does not fill them.
+     */
+    uint64_t srtt_ms;
+    /*
+     Gauge: the round-trip time's mean deviation in ms.
+     */
+    uint64_t rttvar_ms;
+    /*
+     Gauge: the retransmission timeout in ms.
+     */
+    uint64_t rto_ms;
+    /*
+     Gauge: the congestion window in segments.
+     */
+    uint64_t cwnd;
+    /*
+     Gauge: the free receive window the peer last advertised, in segments.
+     */
+    uint64_t remote_window;
+    /*
+     Gauge: segments queued or in flight, not yet acknowledged (as
+     kcp_arq_wait_snd).
+     */
+    uint64_t wait_snd;
 };
 
 /*
- A connection's counters (kcp-go's SNMP names in brackets). C has no
- typedef for it: write `struct kcp_conn_stats`.
+ A session's counters (kcp-go's SNMP names in brackets), then gauges of
+ its path. Filled by kcp_session_get_stats and kcp_conn_get_stats; plain
+ data owned by the caller. Later releases append fields (see
+ kcp_session_get_stats). C has no typedef for it (the older function
+ kcp_session_stats has the name): write `struct kcp_session_stats`.
+ */
+struct kcp_session_stats {
+    /*
+     Application bytes sent (BytesSent).
+     */
+    uint64_t bytes_sent;
+    /*
+     Application bytes received (BytesReceived).
+     */
+    uint64_t bytes_received;
+    /*
+     Datagrams received (InPkts).
+     */
+    uint64_t in_packets;
+    /*
+     Datagrams emitted, parity included (OutPkts).
+     */
+    uint64_t out_packets;
+    /*
+     Bytes received on the wire (InBytes).
+     */
+    uint64_t in_bytes;
+    /*
+     Bytes emitted on the wire (OutBytes).
+     */
+    uint64_t out_bytes;
+    /*
+     KCP segments accepted (InSegs).
+     */
+    uint64_t in_segments;
+    /*
+     Data segments emitted (OutSegs).
+     */
+    uint64_t out_segments;
+    /*
+     Retransmissions (RetransSegs).
+     */
+    uint64_t retransmits;
+    /*
+     Fast retransmissions (FastRetransSegs).
+     */
+    uint64_t fast_retransmits;
+    /*
+     Early (RACK) retransmissions (EarlyRetransSegs).
+     */
+    uint64_t early_retransmits;
+    /*
+     Timeout retransmissions (LostSegs).
+     */
+    uint64_t lost_segments;
+    /*
+     Duplicate data segments received (RepeatSegs).
+     */
+    uint64_t repeat_segments;
+    /*
+     Data shards rebuilt from parity (FECRecovered).
+     */
+    uint64_t fec_recovered;
+    /*
+     Malformed FEC packets or failed rebuilds (FECErrs).
+     */
+    uint64_t fec_errors;
+    /*
+     Parity packets emitted (FECParityShards).
+     */
+    uint64_t fec_parity_shards;
+    /*
+     FEC groups given up with data missing (FECShortShards).
+     */
+    uint64_t fec_short_shards;
+    /*
+     Datagrams failing the checksum (InCsumErrors).
+     */
+    uint64_t checksum_errors;
+    /*
+     Datagrams too short for the crypto header (InErrs).
+     */
+    uint64_t in_errors;
+    /*
+     Datagrams the ARQ refused (KCPInErrors).
+     */
+    uint64_t kcp_in_errors;
+    /*
+     Copies sent in spare datagram room (budgeted redundancy, the
+     `redundancy` key; no kcp-go counterpart).
+     */
+    uint64_t redundant_segments;
+    /*
+     Gauge: the smoothed round-trip time in ms (0 before the first
+     sample).
+     */
+    uint64_t srtt_ms;
+    /*
+     Gauge: the round-trip time's mean deviation in ms.
+     */
+    uint64_t rttvar_ms;
+    /*
+     Gauge: the retransmission timeout in ms.
+     */
+    uint64_t rto_ms;
+    /*
+     Gauge: the congestion window in segments.
+     */
+    uint64_t cwnd;
+    /*
+     Gauge: the free receive window the peer last advertised, in segments.
+     */
+    uint64_t remote_window;
+    /*
+     Gauge: segments queued or in flight, not yet acknowledged.
+     */
+    uint64_t wait_snd;
+};
+
+/*
+ The counters kcp_conn_stats and kcp_session_stats fill: the first
+ fields of `struct kcp_session_stats`, frozen at their 0.1 layout. New
+ code uses `struct kcp_session_stats` with kcp_session_get_stats or
+ kcp_conn_get_stats. C has no typedef for it: write
+ `struct kcp_conn_stats`.
  */
 struct kcp_conn_stats {
     /*
@@ -448,11 +617,111 @@ struct kcp_conn_stats {
 };
 
 /*
- Counters of a listener's socket: what it admitted, and what it dropped
- and why. Filled by kcp_listener_stats; plain data owned by the caller.
- C has no typedef for it: write `struct kcp_endpoint_stats`.
+ What kcp_listener_stats fills: the first fields of
+ `struct kcp_listener_stats`, frozen at their 0.1 layout. New code uses
+ `struct kcp_listener_stats` with kcp_listener_get_stats. C has no
+ typedef for it: write `struct kcp_endpoint_stats`.
  */
 struct kcp_endpoint_stats {
+    /*
+     Datagrams received.
+     */
+    uint64_t datagrams_in;
+    /*
+     Refused by the packet protection (bad checksum: another key or
+     cipher, or damage; or too short).
+     */
+    uint64_t crypt_errors;
+    /*
+     Decrypted, but too short to name a conversation.
+     */
+    uint64_t malformed;
+    /*
+     From an address other than a dialed session's peer.
+     */
+    uint64_t foreign_source;
+    /*
+     For no session, and not allowed to open one (listener closed, a
+     parity packet or mid-stream segment from an unknown address, ...).
+     */
+    uint64_t unroutable;
+    /*
+     New sessions refused because the accept backlog was full.
+     */
+    uint64_t backlog_full;
+    /*
+     New sessions refused because `max_sessions` were open.
+     */
+    uint64_t session_limit;
+    /*
+     Sessions accepted.
+     */
+    uint64_t accepted;
+    /*
+     Accepted sessions replaced by a new conv from their address.
+     */
+    uint64_t replaced;
+    /*
+     Datagrams dropped because the socket's send buffer stayed full
+     (KCP retransmits them).
+     */
+    uint64_t send_drops;
+    /*
+     The socket's receive buffer in bytes, as the kernel granted it
+     (it reports twice the `sockbuf` asked for: its overhead counts).
+     Smaller than asked means the kernel capped it: raise
+     net.core.rmem_max, or run with CAP_NET_ADMIN.
+     */
+    uint64_t socket_rcvbuf;
+    /*
+     The socket's send buffer in bytes, as the kernel granted it.
+     */
+    uint64_t socket_sndbuf;
+    /*
+     Secure profile: handshakes answered (the peer proved the psk).
+     */
+    uint64_t handshakes;
+    /*
+     Secure profile: initiations that did not authenticate (another psk,
+     or forged).
+     */
+    uint64_t handshake_failures;
+    /*
+     Secure profile: cookie replies sent (the listener was under load:
+     new peers first prove their address).
+     */
+    uint64_t cookies_sent;
+    /*
+     Secure profile: initiations dropped by the `handshake_rate` cap.
+     */
+    uint64_t handshakes_rate_limited;
+    /*
+     Secure profile: packets refused as replays.
+     */
+    uint64_t replays;
+    /*
+     Secure profile: packets that did not authenticate.
+     */
+    uint64_t auth_failures;
+    /*
+     Secure profile: sessions moved to their peer's new address.
+     */
+    uint64_t migrations;
+    /*
+     Secure profile: unreliable datagrams dropped because the
+     application had not taken the 64 before them.
+     */
+    uint64_t datagrams_dropped;
+};
+
+/*
+ Counters of a listener's socket: what it admitted, and what it dropped
+ and why. Filled by kcp_listener_get_stats; plain data owned by the
+ caller. Later releases append fields (see kcp_listener_get_stats).
+ C has no typedef for it (the older function kcp_listener_stats has the
+ name): write `struct kcp_listener_stats`.
+ */
+struct kcp_listener_stats {
     /*
      Datagrams received.
      */
@@ -577,21 +846,24 @@ extern "C" {
 /*
  Creates a control block for conversation `conv` with ikcp's defaults
  (MTU 1400, windows 32/128, interval 100 ms) and KCP_RECOVERY_IMPROVED.
+ On success `*out` receives a handle owned by the caller, to release
+ with kcp_arq_free.
 
  `output` receives every datagram to send (see kcp_output_fn); `user` is
  passed to it untouched and is not owned by the library: keep it valid
  until kcp_arq_free.
 
- Returns a handle owned by the caller, to release with kcp_arq_free; or
- NULL if `output` is NULL (kcp_last_error says why).
+ Returns 0; KCP_EINVAL if `output` or `out` is NULL (kcp_last_error says
+ which). `*out` is untouched on error.
 
  Thread-safety: safe to call from any thread.
 
  # Safety
  `output` is NULL or a function that can be called as documented for
- kcp_output_fn, with `user`, until the handle is freed.
+ kcp_output_fn, with `user`, until the handle is freed; `out` is NULL or
+ writable.
  */
-struct kcp_arq *kcp_arq_new(uint32_t conv, kcp_output_fn output, void *user);
+int kcp_arq_create(uint32_t conv, kcp_output_fn output, void *user, struct kcp_arq **out);
 
 /*
  Releases a handle and everything it holds (queued data is dropped; the
@@ -604,7 +876,7 @@ struct kcp_arq *kcp_arq_new(uint32_t conv, kcp_output_fn output, void *user);
  Thread-safety: not thread-safe; no other call may be using the handle.
 
  # Safety
- `arq` is NULL or a live handle from kcp_arq_new.
+ `arq` is NULL or a live handle from kcp_arq_create.
  */
 void kcp_arq_free(struct kcp_arq *arq);
 
@@ -618,7 +890,8 @@ void kcp_arq_free(struct kcp_arq *arq);
  Returns `len` on success; KCP_EMSGSIZE if the message needs more
  fragments than the larger of this handle's receive window and the
  widest window the peer advertised (at most 255) allows, or if `len`
- exceeds INT_MAX; KCP_EINVAL for a NULL handle or buffer; KCP_EBUSY from
+ exceeds INT_MAX (kept so that programs built when this returned `int`
+ read the same values); KCP_EINVAL for a NULL handle or buffer; KCP_EBUSY from
  inside the handle's output callback. Nothing is queued on failure.
 
  Thread-safety: not thread-safe (one thread at a time per handle).
@@ -626,7 +899,7 @@ void kcp_arq_free(struct kcp_arq *arq);
  # Safety
  `arq` is NULL or a live handle; `buf` is NULL or readable for `len` bytes.
  */
-int kcp_arq_send(struct kcp_arq *arq, const uint8_t *buf, size_t len);
+intptr_t kcp_arq_send(struct kcp_arq *arq, const uint8_t *buf, size_t len);
 
 /*
  Takes the next complete message into `buf`, like ikcp_recv. In stream
@@ -637,7 +910,7 @@ int kcp_arq_send(struct kcp_arq *arq, const uint8_t *buf, size_t len);
 
  Returns the message length (>= 0); KCP_EAGAIN if no complete message is
  waiting; KCP_ENOBUFS if the next message is longer than `cap` (it stays
- queued: kcp_arq_peeksize gives its size); KCP_EINVAL for a NULL handle
+ queued: kcp_arq_peek_size gives its size); KCP_EINVAL for a NULL handle
  or buffer; KCP_EBUSY from inside the handle's output callback.
 
  Thread-safety: not thread-safe (one thread at a time per handle).
@@ -666,6 +939,21 @@ intptr_t kcp_arq_recv(struct kcp_arq *arq, uint8_t *buf, size_t cap);
  `arq` is NULL or a live handle; `buf` is NULL or readable for `len` bytes.
  */
 int kcp_arq_input(struct kcp_arq *arq, const uint8_t *buf, size_t len);
+
+/*
+ Feeds one datagram received from the peer at time `now_ms`: the form
+ of kcp_arq_input for callers that keep their own clock, with `now_ms`
+ after the handle as in kcp_conn_input. The handle's clock (what
+ kcp_arq_input and kcp_arq_flush use) is not moved.
+
+ Returns and refuses as kcp_arq_input does.
+
+ Thread-safety: not thread-safe (one thread at a time per handle).
+
+ # Safety
+ `arq` is NULL or a live handle; `buf` is NULL or readable for `len` bytes.
+ */
+int kcp_arq_input_at(struct kcp_arq *arq, uint32_t now_ms, const uint8_t *buf, size_t len);
 
 /*
  Advances the handle's clock to `now_ms` (any origin, wrapping) and
@@ -716,6 +1004,21 @@ uint32_t kcp_arq_check(const struct kcp_arq *arq, uint32_t now_ms);
 void kcp_arq_flush(struct kcp_arq *arq);
 
 /*
+ Sends everything due at time `now_ms` through the output callback: the
+ form of kcp_arq_flush for callers that keep their own clock (it works
+ before the first kcp_arq_update too). The handle's clock is not moved.
+
+ Errors (NULL handle: KCP_EINVAL; from inside the handle's output
+ callback: KCP_EBUSY) are only recorded in kcp_last_error.
+
+ Thread-safety: not thread-safe (one thread at a time per handle).
+
+ # Safety
+ `arq` is NULL or a live handle.
+ */
+void kcp_arq_flush_at(struct kcp_arq *arq, uint32_t now_ms);
+
+/*
  Size of the next complete message (stream mode: bytes ready), like
  ikcp_peeksize. Changes nothing.
 
@@ -728,7 +1031,7 @@ void kcp_arq_flush(struct kcp_arq *arq);
  # Safety
  `arq` is NULL or a live handle.
  */
-intptr_t kcp_arq_peeksize(const struct kcp_arq *arq);
+intptr_t kcp_arq_peek_size(const struct kcp_arq *arq);
 
 /*
  Segments waiting to be sent or acknowledged, like ikcp_waitsnd
@@ -742,7 +1045,7 @@ intptr_t kcp_arq_peeksize(const struct kcp_arq *arq);
  # Safety
  `arq` is NULL or a live handle.
  */
-int kcp_arq_waitsnd(const struct kcp_arq *arq);
+int kcp_arq_wait_snd(const struct kcp_arq *arq);
 
 /*
  Sets the MTU, the largest datagram emitted (50..=65507), like
@@ -868,20 +1171,23 @@ int kcp_arq_set_recovery(struct kcp_arq *arq, int mode);
 int kcp_arq_is_dead(const struct kcp_arq *arq);
 
 /*
- Copies the handle's counters into `*out`.
+ Copies the handle's counters and gauges into the caller's `*out`,
+ whose size the caller passes: `kcp_arq_get_stats(arq, &s, sizeof s)`.
 
- `out` is caller-owned and written only on success.
+ A program built against an older header passes a smaller size and gets
+ the fields it knows; one built against a newer header than the library
+ gets the library's fields and zeros after them.
 
- Returns 0; KCP_EINVAL for a NULL handle or `out`; KCP_EBUSY from inside
- the handle's output callback.
+ Returns the bytes filled (> 0); KCP_EINVAL for a NULL handle or `out`,
+ or a `size` under 8; KCP_EBUSY from inside the handle's output callback.
 
  Thread-safety: not thread-safe (one thread at a time per handle).
 
  # Safety
- `arq` is NULL or a live handle; `out` is NULL or valid for writing one
- kcp_arq_stats.
+ `arq` is NULL or a live handle; `out` is NULL or valid for writing
+ `size` bytes.
  */
-int kcp_arq_stats(const struct kcp_arq *arq, struct kcp_arq_stats *out);
+int kcp_arq_get_stats(const struct kcp_arq *arq, struct kcp_arq_stats *out, size_t size);
 
 /*
  The handle's conversation id, like ikcp's `conv`. Allowed from inside
@@ -900,7 +1206,7 @@ uint32_t kcp_arq_conv(const struct kcp_arq *arq);
  A new configuration with the session defaults: nodelay 1, interval 10,
  resend 2, nc 1 (kcptun's fast3), windows 256/256, MTU 1400,
  socket buffers 4 MiB (sockbuf; 0 keeps the system's), improved
- recovery, no FEC and no crypto (`crypt = null`). (kcp_arq_new keeps
+ recovery, no FEC and no crypto (`crypt = null`). (kcp_arq_create keeps
  ikcp's own defaults.)
 
  Returns a handle owned by the caller, to release with kcp_config_free
@@ -970,7 +1276,7 @@ int kcp_config_set(struct kcp_config *config, const char *key, const char *value
  # Safety
  `config` is NULL or a live kcp_config; `out` is NULL or writable.
  */
-int kcp_conn_new(const struct kcp_config *config, uint32_t conv, struct kcp_conn **out);
+int kcp_conn_create(const struct kcp_config *config, uint32_t conv, struct kcp_conn **out);
 
 /*
  Releases a connection and everything it holds. NULL is accepted and
@@ -979,7 +1285,7 @@ int kcp_conn_new(const struct kcp_config *config, uint32_t conv, struct kcp_conn
  Thread-safety: no other call may be using the handle.
 
  # Safety
- `conn` is NULL or a live handle from kcp_conn_new.
+ `conn` is NULL or a live handle from kcp_conn_create.
  */
 void kcp_conn_free(struct kcp_conn *conn);
 
@@ -1041,8 +1347,10 @@ intptr_t kcp_conn_transmit(struct kcp_conn *conn, uint8_t *buf, size_t cap);
 /*
  Queues a message (stream mode: bytes), copied from `buf`.
 
- Returns `len`; KCP_EMSGSIZE if the peer could never reassemble it (more
- fragments than its receive window or 255) or `len` exceeds INT_MAX;
+ Returns `len`; KCP_EMSGSIZE if it needs more fragments than the larger
+ of `rcvwnd` and the widest window the peer advertised (at most 255), or
+ `len` exceeds INT_MAX (kept so that programs built when this returned
+ `int` read the same values);
  KCP_EINVAL for a NULL handle or buffer. Nothing is queued on failure.
 
  Thread-safety: not thread-safe (one thread at a time per handle).
@@ -1050,7 +1358,7 @@ intptr_t kcp_conn_transmit(struct kcp_conn *conn, uint8_t *buf, size_t cap);
  # Safety
  `conn` is NULL or a live handle; `buf` is NULL or readable for `len` bytes.
  */
-int kcp_conn_send(struct kcp_conn *conn, const uint8_t *buf, size_t len);
+intptr_t kcp_conn_send(struct kcp_conn *conn, const uint8_t *buf, size_t len);
 
 /*
  Takes the next message into `buf` (stream mode: as many bytes as fit).
@@ -1078,16 +1386,119 @@ intptr_t kcp_conn_recv(struct kcp_conn *conn, uint8_t *buf, size_t cap);
 uint32_t kcp_conn_check(const struct kcp_conn *conn, uint32_t now_ms);
 
 /*
- Copies the counters into `*out` (caller-owned, written only on success).
+ Copies the connection's counters and gauges into the caller's `*out`,
+ whose size the caller passes: `kcp_conn_get_stats(conn, &s, sizeof s)`.
+ A kcp_conn is a session's protocol without its socket, so its figures
+ have a session's shape.
 
- Returns 0; KCP_EINVAL for a NULL handle or `out`.
+ A program built against an older header passes a smaller size and gets
+ the fields it knows; one built against a newer header than the library
+ gets the library's fields and zeros after them.
+
+ Returns the bytes filled (> 0); KCP_EINVAL for a NULL handle or `out`,
+ or a `size` under 8.
 
  Thread-safety: not thread-safe (one thread at a time per handle).
 
  # Safety
+ `conn` is NULL or a live handle; `out` is NULL or valid for writing
+ `size` bytes.
+ */
+int kcp_conn_get_stats(const struct kcp_conn *conn, struct kcp_session_stats *out, size_t size);
+
+/*
+ Deprecated since 0.2: use kcp_arq_create, which reports why it failed
+ as a code. Returns a new handle, or NULL if `output` is NULL.
+
+ # Safety
+ As kcp_arq_create.
+ */
+KCP_DEPRECATED("use kcp_arq_create")
+struct kcp_arq *kcp_arq_new(uint32_t conv,
+                            kcp_output_fn output,
+                            void *user);
+
+/*
+ Deprecated since 0.2: use kcp_arq_peek_size (the same function).
+
+ # Safety
+ As kcp_arq_peek_size.
+ */
+KCP_DEPRECATED("use kcp_arq_peek_size") intptr_t kcp_arq_peeksize(const struct kcp_arq *arq);
+
+/*
+ Deprecated since 0.2: use kcp_arq_wait_snd (the same function).
+
+ # Safety
+ As kcp_arq_wait_snd.
+ */
+KCP_DEPRECATED("use kcp_arq_wait_snd") int kcp_arq_waitsnd(const struct kcp_arq *arq);
+
+/*
+ Deprecated since 0.2: use kcp_arq_get_stats. Fills the fields of
+ `struct kcp_arq_stats` up to `redundant_segments` (its 0.1 layout) and
+ returns 0.
+
+ # Safety
+ `arq` is NULL or a live handle; `out` is NULL or writable for the 0.1
+ struct.
+ */
+KCP_DEPRECATED("use kcp_arq_get_stats")
+int kcp_arq_stats(const struct kcp_arq *arq,
+                  struct kcp_arq_stats *out);
+
+/*
+ Deprecated since 0.2: use kcp_conn_create (the same function).
+
+ # Safety
+ As kcp_conn_create.
+ */
+KCP_DEPRECATED("use kcp_conn_create")
+int kcp_conn_new(const struct kcp_config *config,
+                 uint32_t conv,
+                 struct kcp_conn **out);
+
+/*
+ Deprecated since 0.2: use kcp_conn_get_stats with
+ `struct kcp_session_stats`. Fills `*out` and returns 0.
+
+ # Safety
  `conn` is NULL or a live handle; `out` is NULL or writable.
  */
-int kcp_conn_stats(const struct kcp_conn *conn, struct kcp_conn_stats *out);
+KCP_DEPRECATED("use kcp_conn_get_stats")
+int kcp_conn_stats(const struct kcp_conn *conn,
+                   struct kcp_conn_stats *out);
+
+/*
+ Deprecated since 0.2: use kcp_session_peek_size (the same function).
+
+ # Safety
+ As kcp_session_peek_size.
+ */
+KCP_DEPRECATED("use kcp_session_peek_size")
+intptr_t kcp_session_peeksize(const struct kcp_session *session);
+
+/*
+ Deprecated since 0.2: use kcp_session_get_stats with
+ `struct kcp_session_stats`. Fills `*out` and returns 0.
+
+ # Safety
+ `session` is NULL or a live handle; `out` is NULL or writable.
+ */
+KCP_DEPRECATED("use kcp_session_get_stats")
+int kcp_session_stats(const struct kcp_session *session,
+                      struct kcp_conn_stats *out);
+
+/*
+ Deprecated since 0.2: use kcp_listener_get_stats with
+ `struct kcp_listener_stats`. Fills `*out` and returns 0.
+
+ # Safety
+ `listener` is NULL or a live handle; `out` is NULL or writable.
+ */
+KCP_DEPRECATED("use kcp_listener_get_stats")
+int kcp_listener_stats(const struct kcp_listener *listener,
+                       struct kcp_endpoint_stats *out);
 
 /*
  Describes an error code.
@@ -1244,18 +1655,27 @@ int kcp_listener_close(struct kcp_listener *listener);
 void kcp_listener_free(struct kcp_listener *listener);
 
 /*
- Copies the listener's socket counters into `*out` (caller-owned,
- written only on success). Works on a closed listener too.
+ Copies the listener's socket counters into the caller's `*out`, whose
+ size the caller passes: `kcp_listener_get_stats(l, &s, sizeof s)`.
+ Works on a closed listener too.
 
- Returns 0; KCP_EINVAL for a NULL handle or `out`.
+ A program built against an older header passes a smaller size and gets
+ the fields it knows; one built against a newer header than the library
+ gets the library's fields and zeros after them.
+
+ Returns the bytes filled (> 0); KCP_EINVAL for a NULL handle or `out`,
+ or a `size` under 8.
 
  Thread-safety: safe to call from any thread, concurrently with any
  call on the handle but kcp_listener_free.
 
  # Safety
- `listener` is NULL or a live handle; `out` is NULL or writable.
+ `listener` is NULL or a live handle; `out` is NULL or valid for writing
+ `size` bytes.
  */
-int kcp_listener_stats(const struct kcp_listener *listener, struct kcp_endpoint_stats *out);
+int kcp_listener_get_stats(const struct kcp_listener *listener,
+                           struct kcp_listener_stats *out,
+                           size_t size);
 
 /*
  Takes the next event of the listener and of the sessions it gave out,
@@ -1424,7 +1844,7 @@ intptr_t kcp_session_send(struct kcp_session *session,
  session; an empty message, which kcp-rs and kcp-go never send, also
  reads as 0); KCP_EAGAIN if nothing is waiting and `timeout_ms` is 0;
  KCP_ETIMEDOUT if nothing came in time; KCP_ENOBUFS if the message is
- longer than `cap` (it stays queued: kcp_session_peeksize gives its
+ longer than `cap` (it stays queued: kcp_session_peek_size gives its
  size); KCP_ECLOSED after kcp_session_close or when its listener was
  closed; KCP_EINVAL for a NULL handle or buffer, or a bad `timeout_ms`.
  `buf` is written only on success.
@@ -1513,7 +1933,7 @@ intptr_t kcp_session_max_datagram(const struct kcp_session *session);
  # Safety
  `session` is NULL or a live handle.
  */
-intptr_t kcp_session_peeksize(const struct kcp_session *session);
+intptr_t kcp_session_peek_size(const struct kcp_session *session);
 
 /*
  Closes the session gracefully: later calls on it return KCP_ECLOSED,
@@ -1574,19 +1994,28 @@ int kcp_session_abort(struct kcp_session *session);
 intptr_t kcp_session_max_message(const struct kcp_session *session);
 
 /*
- Copies the session's counters (kcp-go's SNMP set) into `*out`
- (caller-owned, written only on success).
+ Copies the session's counters (kcp-go's SNMP set) and gauges (RTT,
+ windows) into the caller's `*out`, whose size the caller passes:
+ `kcp_session_get_stats(session, &s, sizeof s)`.
 
- Returns 0; KCP_ECLOSED once the session has ended (its counters are
- gone with it); KCP_EINVAL for a NULL handle or `out`.
+ A program built against an older header passes a smaller size and gets
+ the fields it knows; one built against a newer header than the library
+ gets the library's fields and zeros after them.
+
+ Returns the bytes filled (> 0); KCP_ECLOSED once the session has ended
+ (its counters are gone with it); KCP_EINVAL for a NULL handle or `out`,
+ or a `size` under 8.
 
  Thread-safety: safe to call from any thread, concurrently with any
  call on the handle but kcp_session_free.
 
  # Safety
- `session` is NULL or a live handle; `out` is NULL or writable.
+ `session` is NULL or a live handle; `out` is NULL or valid for writing
+ `size` bytes.
  */
-int kcp_session_stats(const struct kcp_session *session, struct kcp_conn_stats *out);
+int kcp_session_get_stats(const struct kcp_session *session,
+                          struct kcp_session_stats *out,
+                          size_t size);
 
 /*
  Writes the peer's address as a NUL-terminated "ip:port" ("[ip]:port"

@@ -2,8 +2,10 @@
 # Tests the C API end to end, from C:
 #   1. builds libkcp (release) and the Rust latency benchmark;
 #   2. compiles the C tests (tests/c/test_arq.c, test_config.c,
-#      test_conn.c, test_session.c, test_lifecycle.c, test_secure.c) and examples-c with -std=c11 -Wall
-#      -Wextra -Werror against include/kcp.h and libkcp.a;
+#      test_conn.c, test_session.c, test_lifecycle.c, test_secure.c,
+#      test_deprecated.c) and examples-c with -std=c11 -Wall -Wextra -Werror
+#      against include/kcp.h and libkcp.a, and checks that a 0.1 name
+#      warns with its replacement's name, in C and in C++;
 #   3. runs each C test plainly, built with ASan+UBSan, and under valgrind;
 #   4. runs the session examples over UDP on 127.0.0.1, plainly, with
 #      ASan+UBSan and under valgrind: echo_server with two echo_clients at
@@ -65,7 +67,7 @@ cargo build -p kcp-bench --release --bin latency
 mkdir -p "$BUILD"
 # The C test programs of the ABI: each runs plain, with ASan+UBSan, and
 # under valgrind, and must end with "N passed, 0 failed".
-C_TESTS=(test_arq test_config test_conn test_session test_lifecycle test_secure)
+C_TESTS=(test_arq test_config test_conn test_session test_lifecycle test_secure test_deprecated)
 command -v valgrind >/dev/null || fail "valgrind is not installed"
 VALGRIND=(valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite)
 # The session examples must not leak what they own either.
@@ -86,6 +88,22 @@ for e in "${EXAMPLES[@]}"; do
     "$CC" "${CFLAGS[@]}" -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
         "examples-c/$e.c" "$LIB" "${LIBS[@]}" -o "$BUILD/${e}_asan"
 done
+
+step "a deprecated name warns with its replacement's name (C11 and C++17, -Werror)"
+for lang in c c++; do
+    std=c11
+    [ "$lang" = c++ ] && std=c++17
+    printf '#include "kcp.h"\nint main(void) { return kcp_arq_waitsnd(0); }\n' \
+        | "$CC" -x "$lang" -std="$std" -Wall -Werror -I"$ROOT/include" -fsyntax-only - \
+            >"$BUILD/deprecated_$lang.log" 2>&1 \
+        && fail "kcp_arq_waitsnd compiled without a warning ($lang)"
+    grep -q 'use kcp_arq_wait_snd' "$BUILD/deprecated_$lang.log" \
+        || { cat "$BUILD/deprecated_$lang.log"; fail "the warning does not name kcp_arq_wait_snd ($lang)"; }
+    printf '#define KCP_NO_DEPRECATION_WARNINGS\n#include "kcp.h"\nint main(void) { return kcp_arq_waitsnd(0); }\n' \
+        | "$CC" -x "$lang" -std="$std" -Wall -Werror -I"$ROOT/include" -fsyntax-only - \
+        || fail "KCP_NO_DEPRECATION_WARNINGS did not silence it ($lang)"
+done
+echo "kcp_arq_waitsnd: 'use kcp_arq_wait_snd' in C and C++; silenced by KCP_NO_DEPRECATION_WARNINGS"
 
 for t in "${C_TESTS[@]}"; do
     step "$t"

@@ -6,7 +6,9 @@
 // text; kcp::timeout for KCP_ETIMEDOUT and KCP_EAGAIN); a receive that
 // reaches the end of the stream returns 0, as the C API does. Buffers are
 // passed as kcp::bytes (pointer + size, built from std::string_view,
-// std::vector<uint8_t> or any contiguous range of bytes).
+// std::vector<uint8_t> or any contiguous range of bytes). stats() returns
+// the C struct; C++ must name it `struct kcp_session_stats` (and so on),
+// as a deprecated C function of the same name hides the bare name.
 #ifndef KCP_HPP
 #define KCP_HPP
 
@@ -55,6 +57,14 @@ T check(T rc, const char *where) {
         throw error(code, where);
     }
     return rc;
+}
+
+/// Fills one of the growing stats structs through its sized getter.
+template <typename Stats, typename Handle>
+Stats stats(int (*get)(const Handle *, Stats *, size_t), const Handle *h, const char *where) {
+    Stats s{};
+    check(get(h, &s, sizeof s), where);
+    return s;
 }
 
 /// Move-only ownership of a C handle released by `Free`.
@@ -154,6 +164,10 @@ public:
         detail::check(kcp_session_remote_addr(h_.get(), buf, sizeof buf), "kcp_session_remote_addr");
         return buf;
     }
+    /// Counters (kcp-go's SNMP set) and path gauges (srtt_ms, rto_ms, cwnd...).
+    struct kcp_session_stats stats() const {
+        return detail::stats(kcp_session_get_stats, h_.get(), "kcp_session_get_stats");
+    }
     kcp_session *get() const noexcept { return h_.get(); }
     explicit operator bool() const noexcept { return bool(h_); }
 
@@ -194,6 +208,10 @@ public:
         return buf;
     }
     void close() { detail::check(kcp_listener_close(h_.get()), "kcp_listener_close"); }
+    /// What the socket admitted and dropped, and why.
+    struct kcp_listener_stats stats() const {
+        return detail::stats(kcp_listener_get_stats, h_.get(), "kcp_listener_get_stats");
+    }
     kcp_listener *get() const noexcept { return h_.get(); }
 
 private:
@@ -206,9 +224,10 @@ private:
 class arq {
 public:
     using output_fn = std::function<void(bytes)>;
-    arq(uint32_t conv, output_fn output)
-        : output_(std::move(output)), h_(kcp_arq_new(conv, &arq::trampoline, this)) {
-        if (!h_) throw error(KCP_EINVAL, "kcp_arq_new");
+    arq(uint32_t conv, output_fn output) : output_(std::move(output)) {
+        kcp_arq *a = nullptr;
+        detail::check(kcp_arq_create(conv, &arq::trampoline, this, &a), "kcp_arq_create");
+        h_ = detail::handle<kcp_arq, kcp_arq_free>(a);
     }
     arq(const arq &) = delete;
     arq &operator=(const arq &) = delete;
@@ -216,7 +235,7 @@ public:
     void send(bytes data) { detail::check(kcp_arq_send(h_.get(), data.data, data.size), "kcp_arq_send"); }
     /// The next whole message, or nothing.
     std::optional<std::vector<uint8_t>> recv() {
-        intptr_t size = kcp_arq_peeksize(h_.get());
+        intptr_t size = kcp_arq_peek_size(h_.get());
         if (size < 0) return std::nullopt;
         std::vector<uint8_t> buf(static_cast<size_t>(size));
         intptr_t n = kcp_arq_recv(h_.get(), buf.data(), buf.size());
@@ -230,7 +249,8 @@ public:
     void nodelay(int nodelay, int interval, int resend, bool nc) {
         detail::check(kcp_arq_set_nodelay(h_.get(), nodelay, interval, resend, nc ? 1 : 0), "kcp_arq_set_nodelay");
     }
-    int waitsnd() const { return kcp_arq_waitsnd(h_.get()); }
+    int wait_snd() const { return kcp_arq_wait_snd(h_.get()); }
+    struct kcp_arq_stats stats() const { return detail::stats(kcp_arq_get_stats, h_.get(), "kcp_arq_get_stats"); }
 
 private:
     static int trampoline(const uint8_t *buf, size_t len, void *user) {
@@ -252,7 +272,7 @@ class conn {
 public:
     conn(const config &cfg, uint32_t conv) {
         kcp_conn *c = nullptr;
-        detail::check(kcp_conn_new(cfg.get(), conv, &c), "kcp_conn_new");
+        detail::check(kcp_conn_create(cfg.get(), conv, &c), "kcp_conn_create");
         h_ = detail::handle<kcp_conn, kcp_conn_free>(c);
     }
     void send(bytes data) { detail::check(kcp_conn_send(h_.get(), data.data, data.size), "kcp_conn_send"); }
@@ -274,6 +294,9 @@ public:
         intptr_t n = kcp_conn_transmit(h_.get(), buf.data(), buf.size());
         if (n == KCP_EAGAIN) return std::nullopt;
         return static_cast<size_t>(detail::check(n, "kcp_conn_transmit"));
+    }
+    struct kcp_session_stats stats() const {
+        return detail::stats(kcp_conn_get_stats, h_.get(), "kcp_conn_get_stats");
     }
 
 private:

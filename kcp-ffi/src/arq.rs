@@ -4,17 +4,18 @@
 //! [`kcp_core::Arq`]; none holds protocol logic. Differences from ikcp that a
 //! porter meets: functions return negative `KCP_E*` codes instead of ikcp's
 //! -1..-3, `kcp_arq_input` and `kcp_arq_flush` take the time from the last
-//! `kcp_arq_update`, and a malformed datagram is refused whole.
+//! `kcp_arq_update` (`kcp_arq_input_at` and `kcp_arq_flush_at` take it as an
+//! argument), and a malformed datagram is refused whole.
 
 use std::cell::Cell;
 use std::ffi::{c_int, c_void};
-use std::ptr;
 
 use kcp_core::arq::{Arq, Recovery};
 
 use crate::buffers::{bytes, bytes_mut};
 use crate::error::{arq_fail, fail, KCP_EBUSY, KCP_EINVAL, KCP_EMSGSIZE, KCP_OK};
 use crate::guard::{code, code_isize, guard, ignore};
+use crate::sized::write_sized;
 
 /// C's `size_t`. The name makes cbindgen print `size_t` (a bare `usize`
 /// would become `uintptr_t`).
@@ -38,7 +39,7 @@ const _: () = assert!(KCP_REDUNDANCY_MAX == kcp_core::arq::REDUNDANCY_MAX);
 /// kcp_arq_update or kcp_arq_flush.
 ///
 /// `buf` holds `len` bytes (at most the MTU) and is valid only during the
-/// call: send it or copy it. `user` is the pointer given to kcp_arq_new. The
+/// call: send it or copy it. `user` is the pointer given to kcp_arq_create. The
 /// return value is ignored, as in ikcp.
 ///
 /// The callback must return normally (no longjmp, no C++ exception). It may
@@ -55,7 +56,7 @@ type OutputFn = unsafe extern "C" fn(buf: *const u8, len: size_t, user: *mut c_v
 /// datagrams with kcp_arq_input, call kcp_arq_update on time, and it hands
 /// the datagrams to send to its output callback.
 ///
-/// Created by kcp_arq_new, owned by the caller, released by kcp_arq_free.
+/// Created by kcp_arq_create, owned by the caller, released by kcp_arq_free.
 /// Not thread-safe: use a handle from one thread at a time (it may move
 /// between threads).
 #[allow(non_camel_case_types)]
@@ -84,7 +85,7 @@ struct State {
 /// callback. Returns the callback flag; borrows nothing else.
 ///
 /// # Safety
-/// `arq` is NULL or a live handle from kcp_arq_new.
+/// `arq` is NULL or a live handle from kcp_arq_create.
 unsafe fn enter<'a>(arq: *const kcp_arq) -> Result<&'a Cell<bool>, c_int> {
     if arq.is_null() {
         return Err(fail(KCP_EINVAL, "the kcp_arq handle is NULL"));
@@ -106,7 +107,7 @@ unsafe fn enter<'a>(arq: *const kcp_arq) -> Result<&'a Cell<bool>, c_int> {
 /// The state behind `arq` for a call that changes it, and the callback flag.
 ///
 /// # Safety
-/// `arq` is NULL or a live handle from kcp_arq_new, used by one thread at a time.
+/// `arq` is NULL or a live handle from kcp_arq_create, used by one thread at a time.
 unsafe fn state_mut<'a>(arq: *mut kcp_arq) -> Result<(&'a mut State, &'a Cell<bool>), c_int> {
     // SAFETY: forwarded caller contract.
     let flag = unsafe { enter(arq) }?;
@@ -119,7 +120,7 @@ unsafe fn state_mut<'a>(arq: *mut kcp_arq) -> Result<(&'a mut State, &'a Cell<bo
 /// The state behind `arq` for a call that only reads it.
 ///
 /// # Safety
-/// `arq` is NULL or a live handle from kcp_arq_new, used by one thread at a time.
+/// `arq` is NULL or a live handle from kcp_arq_create, used by one thread at a time.
 unsafe fn state_ref<'a>(arq: *const kcp_arq) -> Result<&'a State, c_int> {
     // SAFETY: forwarded caller contract.
     unsafe { enter(arq) }?;
@@ -133,7 +134,7 @@ unsafe fn state_ref<'a>(arq: *const kcp_arq) -> Result<&'a State, c_int> {
 fn emitter(flag: &Cell<bool>, output: OutputFn, user: *mut c_void) -> impl FnMut(&mut [u8]) + '_ {
     move |datagram: &mut [u8]| {
         flag.set(true);
-        // SAFETY: kcp_arq_new's caller promised that `output` may be called
+        // SAFETY: kcp_arq_create's caller promised that `output` may be called
         // with a buffer, its length and `user`. `datagram` is valid for
         // reads of its length for the whole call. Calls the callback makes
         // on this handle see the flag and touch nothing else.
@@ -144,46 +145,61 @@ fn emitter(flag: &Cell<bool>, output: OutputFn, user: *mut c_void) -> impl FnMut
 
 /// Creates a control block for conversation `conv` with ikcp's defaults
 /// (MTU 1400, windows 32/128, interval 100 ms) and KCP_RECOVERY_IMPROVED.
+/// On success `*out` receives a handle owned by the caller, to release
+/// with kcp_arq_free.
 ///
 /// `output` receives every datagram to send (see kcp_output_fn); `user` is
 /// passed to it untouched and is not owned by the library: keep it valid
 /// until kcp_arq_free.
 ///
-/// Returns a handle owned by the caller, to release with kcp_arq_free; or
-/// NULL if `output` is NULL (kcp_last_error says why).
+/// Returns 0; KCP_EINVAL if `output` or `out` is NULL (kcp_last_error says
+/// which). `*out` is untouched on error.
 ///
 /// Thread-safety: safe to call from any thread.
 ///
 /// # Safety
 /// `output` is NULL or a function that can be called as documented for
-/// kcp_output_fn, with `user`, until the handle is freed.
+/// kcp_output_fn, with `user`, until the handle is freed; `out` is NULL or
+/// writable.
 #[no_mangle]
-pub unsafe extern "C" fn kcp_arq_new(
+pub unsafe extern "C" fn kcp_arq_create(
     conv: u32,
     output: kcp_output_fn,
     user: *mut c_void,
-) -> *mut kcp_arq {
-    guard(
-        "kcp_arq_new",
-        |_| ptr::null_mut(),
-        || {
-            let Some(output) = output else {
-                return Err(fail(KCP_EINVAL, "the output callback is NULL"));
-            };
-            let handle = kcp_arq {
-                in_callback: Cell::new(false),
-                conv,
-                state: State {
-                    arq: Arq::new(conv),
-                    output,
-                    user,
-                    now: 0,
-                    updated: false,
-                },
-            };
-            Ok(Box::into_raw(Box::new(handle)))
+    out: *mut *mut kcp_arq,
+) -> c_int {
+    guard("kcp_arq_create", code, || {
+        if out.is_null() {
+            return Err(fail(KCP_EINVAL, "out is NULL"));
+        }
+        let handle = new_handle(conv, output, user)?;
+        // SAFETY: `out` is not NULL and writable (caller contract).
+        unsafe { out.write(handle) };
+        Ok(KCP_OK)
+    })
+}
+
+/// A new handle on the heap, for kcp_arq_create and the older kcp_arq_new.
+pub(crate) fn new_handle(
+    conv: u32,
+    output: kcp_output_fn,
+    user: *mut c_void,
+) -> Result<*mut kcp_arq, c_int> {
+    let Some(output) = output else {
+        return Err(fail(KCP_EINVAL, "the output callback is NULL"));
+    };
+    let handle = kcp_arq {
+        in_callback: Cell::new(false),
+        conv,
+        state: State {
+            arq: Arq::new(conv),
+            output,
+            user,
+            now: 0,
+            updated: false,
         },
-    )
+    };
+    Ok(Box::into_raw(Box::new(handle)))
 }
 
 /// Releases a handle and everything it holds (queued data is dropped; the
@@ -196,7 +212,7 @@ pub unsafe extern "C" fn kcp_arq_new(
 /// Thread-safety: not thread-safe; no other call may be using the handle.
 ///
 /// # Safety
-/// `arq` is NULL or a live handle from kcp_arq_new.
+/// `arq` is NULL or a live handle from kcp_arq_create.
 #[no_mangle]
 pub unsafe extern "C" fn kcp_arq_free(arq: *mut kcp_arq) {
     guard("kcp_arq_free", ignore, || {
@@ -205,7 +221,7 @@ pub unsafe extern "C" fn kcp_arq_free(arq: *mut kcp_arq) {
         }
         // SAFETY: not NULL and live (caller contract).
         unsafe { enter(arq) }?;
-        // SAFETY: `arq` came from Box::into_raw in kcp_arq_new, is not freed
+        // SAFETY: `arq` came from Box::into_raw in kcp_arq_create, is not freed
         // yet, and no call is using it (not inside its callback).
         drop(unsafe { Box::from_raw(arq) });
         Ok(())
@@ -221,7 +237,8 @@ pub unsafe extern "C" fn kcp_arq_free(arq: *mut kcp_arq) {
 /// Returns `len` on success; KCP_EMSGSIZE if the message needs more
 /// fragments than the larger of this handle's receive window and the
 /// widest window the peer advertised (at most 255) allows, or if `len`
-/// exceeds INT_MAX; KCP_EINVAL for a NULL handle or buffer; KCP_EBUSY from
+/// exceeds INT_MAX (kept so that programs built when this returned `int`
+/// read the same values); KCP_EINVAL for a NULL handle or buffer; KCP_EBUSY from
 /// inside the handle's output callback. Nothing is queued on failure.
 ///
 /// Thread-safety: not thread-safe (one thread at a time per handle).
@@ -229,17 +246,18 @@ pub unsafe extern "C" fn kcp_arq_free(arq: *mut kcp_arq) {
 /// # Safety
 /// `arq` is NULL or a live handle; `buf` is NULL or readable for `len` bytes.
 #[no_mangle]
-pub unsafe extern "C" fn kcp_arq_send(arq: *mut kcp_arq, buf: *const u8, len: size_t) -> c_int {
-    guard("kcp_arq_send", code, || {
+pub unsafe extern "C" fn kcp_arq_send(arq: *mut kcp_arq, buf: *const u8, len: size_t) -> isize {
+    guard("kcp_arq_send", code_isize, || {
         // SAFETY: `arq` is NULL or live (caller contract).
         let (state, _) = unsafe { state_mut(arq) }?;
         // SAFETY: `buf` is NULL or readable for `len` bytes (caller contract).
         let data = unsafe { bytes(buf, len) }?;
-        let Ok(count) = c_int::try_from(len) else {
+        if c_int::try_from(len).is_err() {
             return Err(fail(KCP_EMSGSIZE, format!("len {len} exceeds INT_MAX")));
-        };
+        }
         state.arq.send(data).map_err(arq_fail)?;
-        Ok(count)
+        // len <= INT_MAX
+        Ok(len as isize)
     })
 }
 
@@ -251,7 +269,7 @@ pub unsafe extern "C" fn kcp_arq_send(arq: *mut kcp_arq, buf: *const u8, len: si
 ///
 /// Returns the message length (>= 0); KCP_EAGAIN if no complete message is
 /// waiting; KCP_ENOBUFS if the next message is longer than `cap` (it stays
-/// queued: kcp_arq_peeksize gives its size); KCP_EINVAL for a NULL handle
+/// queued: kcp_arq_peek_size gives its size); KCP_EINVAL for a NULL handle
 /// or buffer; KCP_EBUSY from inside the handle's output callback.
 ///
 /// Thread-safety: not thread-safe (one thread at a time per handle).
@@ -295,6 +313,34 @@ pub unsafe extern "C" fn kcp_arq_input(arq: *mut kcp_arq, buf: *const u8, len: s
         // SAFETY: `buf` is NULL or readable for `len` bytes (caller contract).
         let datagram = unsafe { bytes(buf, len) }?;
         state.arq.input(state.now, datagram).map_err(arq_fail)?;
+        Ok(KCP_OK)
+    })
+}
+
+/// Feeds one datagram received from the peer at time `now_ms`: the form
+/// of kcp_arq_input for callers that keep their own clock, with `now_ms`
+/// after the handle as in kcp_conn_input. The handle's clock (what
+/// kcp_arq_input and kcp_arq_flush use) is not moved.
+///
+/// Returns and refuses as kcp_arq_input does.
+///
+/// Thread-safety: not thread-safe (one thread at a time per handle).
+///
+/// # Safety
+/// `arq` is NULL or a live handle; `buf` is NULL or readable for `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn kcp_arq_input_at(
+    arq: *mut kcp_arq,
+    now_ms: u32,
+    buf: *const u8,
+    len: size_t,
+) -> c_int {
+    guard("kcp_arq_input_at", code, || {
+        // SAFETY: `arq` is NULL or live (caller contract).
+        let (state, _) = unsafe { state_mut(arq) }?;
+        // SAFETY: `buf` is NULL or readable for `len` bytes (caller contract).
+        let datagram = unsafe { bytes(buf, len) }?;
+        state.arq.input(now_ms, datagram).map_err(arq_fail)?;
         Ok(KCP_OK)
     })
 }
@@ -377,6 +423,29 @@ pub unsafe extern "C" fn kcp_arq_flush(arq: *mut kcp_arq) {
     })
 }
 
+/// Sends everything due at time `now_ms` through the output callback: the
+/// form of kcp_arq_flush for callers that keep their own clock (it works
+/// before the first kcp_arq_update too). The handle's clock is not moved.
+///
+/// Errors (NULL handle: KCP_EINVAL; from inside the handle's output
+/// callback: KCP_EBUSY) are only recorded in kcp_last_error.
+///
+/// Thread-safety: not thread-safe (one thread at a time per handle).
+///
+/// # Safety
+/// `arq` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn kcp_arq_flush_at(arq: *mut kcp_arq, now_ms: u32) {
+    guard("kcp_arq_flush_at", ignore, || {
+        // SAFETY: `arq` is NULL or live (caller contract).
+        let (state, flag) = unsafe { state_mut(arq) }?;
+        state
+            .arq
+            .flush(now_ms, &mut emitter(flag, state.output, state.user));
+        Ok(())
+    })
+}
+
 /// Size of the next complete message (stream mode: bytes ready), like
 /// ikcp_peeksize. Changes nothing.
 ///
@@ -389,8 +458,8 @@ pub unsafe extern "C" fn kcp_arq_flush(arq: *mut kcp_arq) {
 /// # Safety
 /// `arq` is NULL or a live handle.
 #[no_mangle]
-pub unsafe extern "C" fn kcp_arq_peeksize(arq: *const kcp_arq) -> isize {
-    guard("kcp_arq_peeksize", code_isize, || {
+pub unsafe extern "C" fn kcp_arq_peek_size(arq: *const kcp_arq) -> isize {
+    guard("kcp_arq_peek_size", code_isize, || {
         // SAFETY: `arq` is NULL or live (caller contract).
         let state = unsafe { state_ref(arq) }?;
         let size = state.arq.peek_size().map_err(arq_fail)?;
@@ -409,8 +478,8 @@ pub unsafe extern "C" fn kcp_arq_peeksize(arq: *const kcp_arq) -> isize {
 /// # Safety
 /// `arq` is NULL or a live handle.
 #[no_mangle]
-pub unsafe extern "C" fn kcp_arq_waitsnd(arq: *const kcp_arq) -> c_int {
-    guard("kcp_arq_waitsnd", code, || {
+pub unsafe extern "C" fn kcp_arq_wait_snd(arq: *const kcp_arq) -> c_int {
+    guard("kcp_arq_wait_snd", code, || {
         // SAFETY: `arq` is NULL or live (caller contract).
         let state = unsafe { state_ref(arq) }?;
         Ok(c_int::try_from(state.arq.wait_snd()).unwrap_or(c_int::MAX))
@@ -620,11 +689,13 @@ pub unsafe extern "C" fn kcp_arq_is_dead(arq: *const kcp_arq) -> c_int {
     })
 }
 
-/// Counters of one handle since kcp_arq_new (kcp-go's SNMP set for the ARQ
-/// layer). Filled by kcp_arq_stats; plain data owned by the caller.
+/// Counters of one handle since kcp_arq_create (kcp-go's SNMP set for the
+/// ARQ layer), then gauges of its path. Filled by kcp_arq_get_stats; plain
+/// data owned by the caller. Later releases append fields (see
+/// kcp_arq_get_stats).
 ///
-/// C has no typedef for it (the function kcp_arq_stats has the name): write
-/// `struct kcp_arq_stats`.
+/// C has no typedef for it (the older function kcp_arq_stats has the
+/// name): write `struct kcp_arq_stats`.
 #[repr(C)]
 #[allow(non_camel_case_types)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -650,46 +721,83 @@ pub struct kcp_arq_stats {
     /// Copies sent in spare datagram room (kcp_arq_set_redundancy); not
     /// counted in out_segments.
     pub redundant_segments: u64,
+    /// Gauge: the smoothed round-trip time in ms (0 before the first
+    /// sample). Fields from here on were added in 0.2; kcp_arq_stats()
+    /// does not fill them.
+    pub srtt_ms: u64,
+    /// Gauge: the round-trip time's mean deviation in ms.
+    pub rttvar_ms: u64,
+    /// Gauge: the retransmission timeout in ms.
+    pub rto_ms: u64,
+    /// Gauge: the congestion window in segments.
+    pub cwnd: u64,
+    /// Gauge: the free receive window the peer last advertised, in segments.
+    pub remote_window: u64,
+    /// Gauge: segments queued or in flight, not yet acknowledged (as
+    /// kcp_arq_wait_snd).
+    pub wait_snd: u64,
 }
 
-/// Copies the handle's counters into `*out`.
+/// The size of `struct kcp_arq_stats` in 0.1, all the older kcp_arq_stats
+/// fills.
+pub(crate) const ARQ_STATS_V1_SIZE: usize = std::mem::offset_of!(kcp_arq_stats, srtt_ms);
+
+/// The handle's counters and gauges now.
 ///
-/// `out` is caller-owned and written only on success.
+/// # Safety
+/// `arq` is NULL or a live handle.
+pub(crate) unsafe fn arq_stats_now(arq: *const kcp_arq) -> Result<kcp_arq_stats, c_int> {
+    // SAFETY: `arq` is NULL or live (forwarded caller contract).
+    let state = unsafe { state_ref(arq) }?;
+    let arq = &state.arq;
+    let s = arq.stats();
+    let rtt = arq.rtt();
+    Ok(kcp_arq_stats {
+        out_segments: s.out_segments,
+        in_segments: s.in_segments,
+        out_datagrams: s.out_datagrams,
+        retransmits: s.retransmits,
+        fast_retransmits: s.fast_retransmits,
+        early_retransmits: s.early_retransmits,
+        timeout_retransmits: s.timeout_retransmits,
+        repeat_segments: s.repeat_segments,
+        input_errors: s.input_errors,
+        redundant_segments: s.redundant_segments,
+        srtt_ms: rtt.srtt().into(),
+        rttvar_ms: rtt.rttvar().into(),
+        rto_ms: rtt.rto().into(),
+        cwnd: arq.cwnd().into(),
+        remote_window: arq.remote_window().into(),
+        wait_snd: arq.wait_snd() as u64,
+    })
+}
+
+/// Copies the handle's counters and gauges into the caller's `*out`,
+/// whose size the caller passes: `kcp_arq_get_stats(arq, &s, sizeof s)`.
 ///
-/// Returns 0; KCP_EINVAL for a NULL handle or `out`; KCP_EBUSY from inside
-/// the handle's output callback.
+/// A program built against an older header passes a smaller size and gets
+/// the fields it knows; one built against a newer header than the library
+/// gets the library's fields and zeros after them.
+///
+/// Returns the bytes filled (> 0); KCP_EINVAL for a NULL handle or `out`,
+/// or a `size` under 8; KCP_EBUSY from inside the handle's output callback.
 ///
 /// Thread-safety: not thread-safe (one thread at a time per handle).
 ///
 /// # Safety
-/// `arq` is NULL or a live handle; `out` is NULL or valid for writing one
-/// kcp_arq_stats.
+/// `arq` is NULL or a live handle; `out` is NULL or valid for writing
+/// `size` bytes.
 #[no_mangle]
-pub unsafe extern "C" fn kcp_arq_stats(arq: *const kcp_arq, out: *mut kcp_arq_stats) -> c_int {
-    guard("kcp_arq_stats", code, || {
+pub unsafe extern "C" fn kcp_arq_get_stats(
+    arq: *const kcp_arq,
+    out: *mut kcp_arq_stats,
+    size: size_t,
+) -> c_int {
+    guard("kcp_arq_get_stats", code, || {
         // SAFETY: `arq` is NULL or live (caller contract).
-        let state = unsafe { state_ref(arq) }?;
-        if out.is_null() {
-            return Err(fail(KCP_EINVAL, "out is NULL"));
-        }
-        let s = state.arq.stats();
-        let stats = kcp_arq_stats {
-            out_segments: s.out_segments,
-            in_segments: s.in_segments,
-            out_datagrams: s.out_datagrams,
-            retransmits: s.retransmits,
-            fast_retransmits: s.fast_retransmits,
-            early_retransmits: s.early_retransmits,
-            timeout_retransmits: s.timeout_retransmits,
-            repeat_segments: s.repeat_segments,
-            input_errors: s.input_errors,
-            redundant_segments: s.redundant_segments,
-        };
-        // SAFETY: not NULL and valid for writing one kcp_arq_stats (caller
-        // contract); `write` does not read or drop the old contents, which
-        // may be uninitialised.
-        unsafe { out.write(stats) };
-        Ok(KCP_OK)
+        let stats = unsafe { arq_stats_now(arq) }?;
+        // SAFETY: `out` is NULL or writable for `size` bytes (caller contract).
+        unsafe { write_sized(&stats, out, size) }
     })
 }
 

@@ -33,7 +33,7 @@ impl kcp_config {
 /// A new configuration with the session defaults: nodelay 1, interval 10,
 /// resend 2, nc 1 (kcptun's fast3), windows 256/256, MTU 1400,
 /// socket buffers 4 MiB (sockbuf; 0 keeps the system's), improved
-/// recovery, no FEC and no crypto (`crypt = null`). (kcp_arq_new keeps
+/// recovery, no FEC and no crypto (`crypt = null`). (kcp_arq_create keeps
 /// ikcp's own defaults.)
 ///
 /// Returns a handle owned by the caller, to release with kcp_config_free

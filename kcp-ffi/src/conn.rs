@@ -6,12 +6,14 @@ use std::collections::VecDeque;
 use std::ffi::c_int;
 
 use kcp_core::config::Config;
-use kcp_core::conn::{Conn, ConnError, ConnStats};
+use kcp_core::conn::{Conn, ConnError};
 
 use crate::buffers::{bytes, bytes_mut};
 use crate::config::kcp_config;
 use crate::error::{fail, KCP_EAGAIN, KCP_EINVAL, KCP_EMSGSIZE, KCP_ENOBUFS, KCP_OK};
 use crate::guard::{code, code_isize, guard, ignore};
+use crate::sized::write_sized;
+use crate::stats::kcp_session_stats;
 
 /// C's `size_t`.
 #[allow(non_camel_case_types)]
@@ -19,7 +21,7 @@ type size_t = usize;
 
 /// A kcp-go compatible connection to one peer, without a socket.
 ///
-/// Created by kcp_conn_new, owned by the caller, released by kcp_conn_free.
+/// Created by kcp_conn_create, owned by the caller, released by kcp_conn_free.
 /// Not thread-safe: use a handle from one thread at a time (it may move
 /// between threads).
 #[allow(non_camel_case_types)]
@@ -39,7 +41,7 @@ fn conn_fail(error: ConnError) -> c_int {
 }
 
 /// # Safety
-/// `conn` is NULL or a live handle from kcp_conn_new, used by one thread.
+/// `conn` is NULL or a live handle from kcp_conn_create, used by one thread.
 unsafe fn handle<'a>(conn: *mut kcp_conn) -> Result<&'a mut kcp_conn, c_int> {
     if conn.is_null() {
         return Err(fail(KCP_EINVAL, "the kcp_conn handle is NULL"));
@@ -78,12 +80,12 @@ impl kcp_conn {
 /// # Safety
 /// `config` is NULL or a live kcp_config; `out` is NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn kcp_conn_new(
+pub unsafe extern "C" fn kcp_conn_create(
     config: *const kcp_config,
     conv: u32,
     out: *mut *mut kcp_conn,
 ) -> c_int {
-    guard("kcp_conn_new", code, || {
+    guard("kcp_conn_create", code, || {
         if config.is_null() || out.is_null() {
             return Err(fail(KCP_EINVAL, "config and out must not be NULL"));
         }
@@ -108,12 +110,12 @@ pub unsafe extern "C" fn kcp_conn_new(
 /// Thread-safety: no other call may be using the handle.
 ///
 /// # Safety
-/// `conn` is NULL or a live handle from kcp_conn_new.
+/// `conn` is NULL or a live handle from kcp_conn_create.
 #[no_mangle]
 pub unsafe extern "C" fn kcp_conn_free(conn: *mut kcp_conn) {
     guard("kcp_conn_free", ignore, || {
         if !conn.is_null() {
-            // SAFETY: from Box::into_raw in kcp_conn_new, not yet freed.
+            // SAFETY: from Box::into_raw in kcp_conn_create, not yet freed.
             drop(unsafe { Box::from_raw(conn) });
         }
         Ok(())
@@ -231,8 +233,10 @@ pub unsafe extern "C" fn kcp_conn_transmit(
 
 /// Queues a message (stream mode: bytes), copied from `buf`.
 ///
-/// Returns `len`; KCP_EMSGSIZE if the peer could never reassemble it (more
-/// fragments than its receive window or 255) or `len` exceeds INT_MAX;
+/// Returns `len`; KCP_EMSGSIZE if it needs more fragments than the larger
+/// of `rcvwnd` and the widest window the peer advertised (at most 255), or
+/// `len` exceeds INT_MAX (kept so that programs built when this returned
+/// `int` read the same values);
 /// KCP_EINVAL for a NULL handle or buffer. Nothing is queued on failure.
 ///
 /// Thread-safety: not thread-safe (one thread at a time per handle).
@@ -240,17 +244,18 @@ pub unsafe extern "C" fn kcp_conn_transmit(
 /// # Safety
 /// `conn` is NULL or a live handle; `buf` is NULL or readable for `len` bytes.
 #[no_mangle]
-pub unsafe extern "C" fn kcp_conn_send(conn: *mut kcp_conn, buf: *const u8, len: size_t) -> c_int {
-    guard("kcp_conn_send", code, || {
+pub unsafe extern "C" fn kcp_conn_send(conn: *mut kcp_conn, buf: *const u8, len: size_t) -> isize {
+    guard("kcp_conn_send", code_isize, || {
         // SAFETY: forwarded caller contract.
         let h = unsafe { handle(conn) }?;
         // SAFETY: forwarded caller contract.
         let data = unsafe { bytes(buf, len) }?;
-        let Ok(count) = c_int::try_from(len) else {
+        if c_int::try_from(len).is_err() {
             return Err(fail(KCP_EMSGSIZE, format!("len {len} exceeds INT_MAX")));
-        };
+        }
         h.conn.send(data).map_err(conn_fail)?;
-        Ok(count)
+        // len <= INT_MAX
+        Ok(len as isize)
     })
 }
 
@@ -298,103 +303,36 @@ pub unsafe extern "C" fn kcp_conn_check(conn: *const kcp_conn, now_ms: u32) -> u
     )
 }
 
-/// A connection's counters (kcp-go's SNMP names in brackets). C has no
-/// typedef for it: write `struct kcp_conn_stats`.
-#[repr(C)]
-#[allow(non_camel_case_types)]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct kcp_conn_stats {
-    /// Application bytes sent (BytesSent).
-    pub bytes_sent: u64,
-    /// Application bytes received (BytesReceived).
-    pub bytes_received: u64,
-    /// Datagrams received (InPkts).
-    pub in_packets: u64,
-    /// Datagrams emitted, parity included (OutPkts).
-    pub out_packets: u64,
-    /// Bytes received on the wire (InBytes).
-    pub in_bytes: u64,
-    /// Bytes emitted on the wire (OutBytes).
-    pub out_bytes: u64,
-    /// KCP segments accepted (InSegs).
-    pub in_segments: u64,
-    /// Data segments emitted (OutSegs).
-    pub out_segments: u64,
-    /// Retransmissions (RetransSegs).
-    pub retransmits: u64,
-    /// Fast retransmissions (FastRetransSegs).
-    pub fast_retransmits: u64,
-    /// Early (RACK) retransmissions (EarlyRetransSegs).
-    pub early_retransmits: u64,
-    /// Timeout retransmissions (LostSegs).
-    pub lost_segments: u64,
-    /// Duplicate data segments received (RepeatSegs).
-    pub repeat_segments: u64,
-    /// Data shards rebuilt from parity (FECRecovered).
-    pub fec_recovered: u64,
-    /// Malformed FEC packets or failed rebuilds (FECErrs).
-    pub fec_errors: u64,
-    /// Parity packets emitted (FECParityShards).
-    pub fec_parity_shards: u64,
-    /// FEC groups given up with data missing (FECShortShards).
-    pub fec_short_shards: u64,
-    /// Datagrams failing the checksum (InCsumErrors).
-    pub checksum_errors: u64,
-    /// Datagrams too short for the crypto header (InErrs).
-    pub in_errors: u64,
-    /// Datagrams the ARQ refused (KCPInErrors).
-    pub kcp_in_errors: u64,
-    /// Copies sent in spare datagram room (budgeted redundancy, the
-    /// `redundancy` key; no kcp-go counterpart).
-    pub redundant_segments: u64,
-}
-
-impl From<ConnStats> for kcp_conn_stats {
-    fn from(s: ConnStats) -> Self {
-        Self {
-            bytes_sent: s.bytes_sent,
-            bytes_received: s.bytes_received,
-            in_packets: s.in_packets,
-            out_packets: s.out_packets,
-            in_bytes: s.in_bytes,
-            out_bytes: s.out_bytes,
-            in_segments: s.in_segments,
-            out_segments: s.out_segments,
-            retransmits: s.retransmits,
-            fast_retransmits: s.fast_retransmits,
-            early_retransmits: s.early_retransmits,
-            lost_segments: s.lost_segments,
-            repeat_segments: s.repeat_segments,
-            fec_recovered: s.fec_recovered,
-            fec_errors: s.fec_errors,
-            fec_parity_shards: s.fec_parity_shards,
-            fec_short_shards: s.fec_short_shards,
-            checksum_errors: s.checksum_errors,
-            in_errors: s.in_errors,
-            kcp_in_errors: s.kcp_in_errors,
-            redundant_segments: s.redundant_segments,
-        }
-    }
-}
-
-/// Copies the counters into `*out` (caller-owned, written only on success).
+/// Copies the connection's counters and gauges into the caller's `*out`,
+/// whose size the caller passes: `kcp_conn_get_stats(conn, &s, sizeof s)`.
+/// A kcp_conn is a session's protocol without its socket, so its figures
+/// have a session's shape.
 ///
-/// Returns 0; KCP_EINVAL for a NULL handle or `out`.
+/// A program built against an older header passes a smaller size and gets
+/// the fields it knows; one built against a newer header than the library
+/// gets the library's fields and zeros after them.
+///
+/// Returns the bytes filled (> 0); KCP_EINVAL for a NULL handle or `out`,
+/// or a `size` under 8.
 ///
 /// Thread-safety: not thread-safe (one thread at a time per handle).
 ///
 /// # Safety
-/// `conn` is NULL or a live handle; `out` is NULL or writable.
+/// `conn` is NULL or a live handle; `out` is NULL or valid for writing
+/// `size` bytes.
 #[no_mangle]
-pub unsafe extern "C" fn kcp_conn_stats(conn: *const kcp_conn, out: *mut kcp_conn_stats) -> c_int {
-    guard("kcp_conn_stats", code, || {
-        if conn.is_null() || out.is_null() {
-            return Err(fail(KCP_EINVAL, "conn and out must not be NULL"));
+pub unsafe extern "C" fn kcp_conn_get_stats(
+    conn: *const kcp_conn,
+    out: *mut kcp_session_stats,
+    size: size_t,
+) -> c_int {
+    guard("kcp_conn_get_stats", code, || {
+        if conn.is_null() {
+            return Err(fail(KCP_EINVAL, "the kcp_conn handle is NULL"));
         }
         // SAFETY: not NULL, live, one thread (caller contract); only read.
-        let stats = unsafe { &*conn }.conn.stats();
-        // SAFETY: `out` is not NULL and writable (caller contract).
-        unsafe { out.write(stats.into()) };
-        Ok(KCP_OK)
+        let stats = kcp_session_stats::from(unsafe { &*conn }.conn.stats());
+        // SAFETY: `out` is NULL or writable for `size` bytes (caller contract).
+        unsafe { write_sized(&stats, out, size) }
     })
 }

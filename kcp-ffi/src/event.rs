@@ -17,7 +17,7 @@ pub const KCP_EVENT_ACCEPTED: c_int = 1;
 /// `session` has a message to receive: call kcp_session_recv until it
 /// returns KCP_EAGAIN. Level-triggered: announced again after any
 /// kcp_session_recv that leaves a message waiting, including one refused
-/// with KCP_ENOBUFS (read it with a buffer of kcp_session_peeksize bytes,
+/// with KCP_ENOBUFS (read it with a buffer of kcp_session_peek_size bytes,
 /// or close the session).
 pub const KCP_EVENT_READABLE: c_int = 2;
 /// `session` has room to send again after a send returned KCP_EAGAIN.

@@ -22,7 +22,10 @@
 //! (`kcp_listen`, `kcp_listener_*`), `session.rs` (`kcp_dial`,
 //! `kcp_session_*`), `event.rs` (`kcp_event` and the table that maps the
 //! sessions events name to the caller's handles), `args.rs` (address
-//! strings, timeouts), `version.rs` (`KCP_VERSION_*`, `kcp_version`).
+//! strings, timeouts), `version.rs` (`KCP_VERSION_*`, `kcp_version`),
+//! `stats.rs` (`struct kcp_session_stats`), `sized.rs` (how the
+//! `kcp_*_get_stats` getters fill a struct of the caller's size), and
+//! `deprecated.rs` (the 0.1 names that 0.2 replaced).
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs)]
@@ -32,20 +35,25 @@ pub mod arq;
 mod buffers;
 pub mod config;
 pub mod conn;
+pub mod deprecated;
 pub mod error;
 pub mod event;
 mod guard;
 pub mod listener;
 pub mod runtime;
 pub mod session;
+mod sized;
+pub mod stats;
 pub mod version;
 
 pub use arq::*;
 pub use config::*;
 pub use conn::*;
+pub use deprecated::*;
 pub use error::*;
 pub use event::*;
 pub use listener::*;
 pub use runtime::*;
 pub use session::*;
+pub use stats::*;
 pub use version::*;

@@ -12,6 +12,7 @@ use crate::error::{fail, runtime_fail, KCP_ECLOSED, KCP_EINVAL, KCP_OK};
 use crate::event::{self, kcp_event};
 use crate::guard::{code, guard, ignore};
 use crate::session::kcp_session;
+use crate::sized::write_sized;
 
 /// C's `size_t`.
 #[allow(non_camel_case_types)]
@@ -50,12 +51,14 @@ unsafe fn handle<'a>(listener: *const kcp_listener) -> Result<&'a kcp_listener, 
 }
 
 /// Counters of a listener's socket: what it admitted, and what it dropped
-/// and why. Filled by kcp_listener_stats; plain data owned by the caller.
-/// C has no typedef for it: write `struct kcp_endpoint_stats`.
+/// and why. Filled by kcp_listener_get_stats; plain data owned by the
+/// caller. Later releases append fields (see kcp_listener_get_stats).
+/// C has no typedef for it (the older function kcp_listener_stats has the
+/// name): write `struct kcp_listener_stats`.
 #[repr(C)]
 #[allow(non_camel_case_types)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct kcp_endpoint_stats {
+pub struct kcp_listener_stats {
     /// Datagrams received.
     pub datagrams_in: u64,
     /// Refused by the packet protection (bad checksum: another key or
@@ -107,7 +110,7 @@ pub struct kcp_endpoint_stats {
     pub datagrams_dropped: u64,
 }
 
-impl kcp_endpoint_stats {
+impl kcp_listener_stats {
     fn new(s: EndpointStats, send_drops: u64, (rcvbuf, sndbuf): (usize, usize)) -> Self {
         Self {
             datagrams_in: s.datagrams_in,
@@ -345,35 +348,39 @@ pub unsafe extern "C" fn kcp_listener_free(listener: *mut kcp_listener) {
     })
 }
 
-/// Copies the listener's socket counters into `*out` (caller-owned,
-/// written only on success). Works on a closed listener too.
+/// Copies the listener's socket counters into the caller's `*out`, whose
+/// size the caller passes: `kcp_listener_get_stats(l, &s, sizeof s)`.
+/// Works on a closed listener too.
 ///
-/// Returns 0; KCP_EINVAL for a NULL handle or `out`.
+/// A program built against an older header passes a smaller size and gets
+/// the fields it knows; one built against a newer header than the library
+/// gets the library's fields and zeros after them.
+///
+/// Returns the bytes filled (> 0); KCP_EINVAL for a NULL handle or `out`,
+/// or a `size` under 8.
 ///
 /// Thread-safety: safe to call from any thread, concurrently with any
 /// call on the handle but kcp_listener_free.
 ///
 /// # Safety
-/// `listener` is NULL or a live handle; `out` is NULL or writable.
+/// `listener` is NULL or a live handle; `out` is NULL or valid for writing
+/// `size` bytes.
 #[no_mangle]
-pub unsafe extern "C" fn kcp_listener_stats(
+pub unsafe extern "C" fn kcp_listener_get_stats(
     listener: *const kcp_listener,
-    out: *mut kcp_endpoint_stats,
+    out: *mut kcp_listener_stats,
+    size: size_t,
 ) -> c_int {
-    guard("kcp_listener_stats", code, || {
+    guard("kcp_listener_get_stats", code, || {
         // SAFETY: forwarded caller contract.
         let h = unsafe { handle(listener) }?;
-        if out.is_null() {
-            return Err(fail(KCP_EINVAL, "out is NULL"));
-        }
-        let stats = kcp_endpoint_stats::new(
+        let stats = kcp_listener_stats::new(
             h.listener.stats(),
             h.listener.send_drops(),
             h.listener.socket_buffers(),
         );
-        // SAFETY: not NULL and writable (caller contract).
-        unsafe { out.write(stats) };
-        Ok(KCP_OK)
+        // SAFETY: `out` is NULL or writable for `size` bytes (caller contract).
+        unsafe { write_sized(&stats, out, size) }
     })
 }
 

@@ -10,10 +10,11 @@ use std::ptr;
 use crate::args::{text, timeout, write_addr};
 use crate::buffers::{bytes, bytes_mut};
 use crate::config::kcp_config;
-use crate::conn::kcp_conn_stats;
 use crate::error::{fail, runtime_fail, KCP_EAGAIN, KCP_EINVAL, KCP_OK};
 use crate::event::{self, kcp_event};
 use crate::guard::{code, code_isize, guard, ignore};
+use crate::sized::write_sized;
+use crate::stats::kcp_session_stats;
 
 /// C's `size_t`.
 #[allow(non_camel_case_types)]
@@ -190,7 +191,7 @@ pub unsafe extern "C" fn kcp_session_send(
 /// session; an empty message, which kcp-rs and kcp-go never send, also
 /// reads as 0); KCP_EAGAIN if nothing is waiting and `timeout_ms` is 0;
 /// KCP_ETIMEDOUT if nothing came in time; KCP_ENOBUFS if the message is
-/// longer than `cap` (it stays queued: kcp_session_peeksize gives its
+/// longer than `cap` (it stays queued: kcp_session_peek_size gives its
 /// size); KCP_ECLOSED after kcp_session_close or when its listener was
 /// closed; KCP_EINVAL for a NULL handle or buffer, or a bad `timeout_ms`.
 /// `buf` is written only on success.
@@ -337,8 +338,8 @@ pub unsafe extern "C" fn kcp_session_max_datagram(session: *const kcp_session) -
 /// # Safety
 /// `session` is NULL or a live handle.
 #[no_mangle]
-pub unsafe extern "C" fn kcp_session_peeksize(session: *const kcp_session) -> isize {
-    guard("kcp_session_peeksize", code_isize, || {
+pub unsafe extern "C" fn kcp_session_peek_size(session: *const kcp_session) -> isize {
+    guard("kcp_session_peek_size", code_isize, || {
         // SAFETY: forwarded caller contract.
         let h = unsafe { handle(session) }?;
         if let Some(size) = h.session.peek_size() {
@@ -431,32 +432,36 @@ pub unsafe extern "C" fn kcp_session_max_message(session: *const kcp_session) ->
     })
 }
 
-/// Copies the session's counters (kcp-go's SNMP set) into `*out`
-/// (caller-owned, written only on success).
+/// Copies the session's counters (kcp-go's SNMP set) and gauges (RTT,
+/// windows) into the caller's `*out`, whose size the caller passes:
+/// `kcp_session_get_stats(session, &s, sizeof s)`.
 ///
-/// Returns 0; KCP_ECLOSED once the session has ended (its counters are
-/// gone with it); KCP_EINVAL for a NULL handle or `out`.
+/// A program built against an older header passes a smaller size and gets
+/// the fields it knows; one built against a newer header than the library
+/// gets the library's fields and zeros after them.
+///
+/// Returns the bytes filled (> 0); KCP_ECLOSED once the session has ended
+/// (its counters are gone with it); KCP_EINVAL for a NULL handle or `out`,
+/// or a `size` under 8.
 ///
 /// Thread-safety: safe to call from any thread, concurrently with any
 /// call on the handle but kcp_session_free.
 ///
 /// # Safety
-/// `session` is NULL or a live handle; `out` is NULL or writable.
+/// `session` is NULL or a live handle; `out` is NULL or valid for writing
+/// `size` bytes.
 #[no_mangle]
-pub unsafe extern "C" fn kcp_session_stats(
+pub unsafe extern "C" fn kcp_session_get_stats(
     session: *const kcp_session,
-    out: *mut kcp_conn_stats,
+    out: *mut kcp_session_stats,
+    size: size_t,
 ) -> c_int {
-    guard("kcp_session_stats", code, || {
+    guard("kcp_session_get_stats", code, || {
         // SAFETY: forwarded caller contract.
         let h = unsafe { handle(session) }?;
-        if out.is_null() {
-            return Err(fail(KCP_EINVAL, "out is NULL"));
-        }
-        let stats = h.session.stats().map_err(runtime_fail)?;
-        // SAFETY: not NULL and writable (caller contract).
-        unsafe { out.write(stats.into()) };
-        Ok(KCP_OK)
+        let stats = kcp_session_stats::from(h.session.stats().map_err(runtime_fail)?);
+        // SAFETY: `out` is NULL or writable for `size` bytes (caller contract).
+        unsafe { write_sized(&stats, out, size) }
     })
 }
 

@@ -9,7 +9,7 @@ use std::ffi::{c_char, c_int};
 /// library's SONAME, `libkcp.so.MAJOR`). See docs/ABI.md.
 pub const KCP_VERSION_MAJOR: c_int = 0;
 /// Minor version: additions that keep the ABI.
-pub const KCP_VERSION_MINOR: c_int = 1;
+pub const KCP_VERSION_MINOR: c_int = 2;
 /// Patch version: fixes only.
 pub const KCP_VERSION_PATCH: c_int = 0;
 /// MAJOR * 1000000 + MINOR * 1000 + PATCH, for `#if` comparisons.
@@ -51,7 +51,11 @@ mod tests {
         assert_eq!(KCP_VERSION_MAJOR, part(env!("CARGO_PKG_VERSION_MAJOR")));
         assert_eq!(KCP_VERSION_MINOR, part(env!("CARGO_PKG_VERSION_MINOR")));
         assert_eq!(KCP_VERSION_PATCH, part(env!("CARGO_PKG_VERSION_PATCH")));
-        assert_eq!(kcp_version(), 1_000);
+        assert_eq!(kcp_version(), KCP_VERSION_NUMBER);
+        assert_eq!(
+            KCP_VERSION_NUMBER % 1_000_000,
+            KCP_VERSION_MINOR * 1_000 + KCP_VERSION_PATCH
+        );
         // SAFETY: kcp_version_string returns a static NUL-terminated string.
         let text = unsafe { std::ffi::CStr::from_ptr(kcp_version_string()) };
         assert_eq!(text.to_str().unwrap(), env!("CARGO_PKG_VERSION"));

@@ -43,10 +43,9 @@ impl Pair {
         let a_out = Rc::new(Queue::default());
         let b_out = Rc::new(Queue::default());
         // SAFETY: `to_queue` matches kcp_output_fn; the queues outlive the handles (freed in Drop first).
-        let a = unsafe { kcp_arq_new(CONV, Some(to_queue), Rc::as_ptr(&a_out) as *mut c_void) };
+        let a = unsafe { create(CONV, Some(to_queue), Rc::as_ptr(&a_out) as *mut c_void) };
         // SAFETY: as above.
-        let b = unsafe { kcp_arq_new(CONV, Some(to_queue), Rc::as_ptr(&b_out) as *mut c_void) };
-        assert!(!a.is_null() && !b.is_null());
+        let b = unsafe { create(CONV, Some(to_queue), Rc::as_ptr(&b_out) as *mut c_void) };
         // Flush every 10 ms instead of ikcp's default 100; a negative value keeps a setting.
         // SAFETY: live handles.
         unsafe {
@@ -115,7 +114,22 @@ fn deliver(queue: &Queue, to: *mut kcp_arq) {
     }
 }
 
-fn send(arq: *mut kcp_arq, data: &[u8]) -> c_int {
+/// kcp_arq_create, asserting success.
+///
+/// # Safety
+/// As kcp_arq_create.
+unsafe fn create(conv: u32, output: kcp_output_fn, user: *mut c_void) -> *mut kcp_arq {
+    let mut h = ptr::null_mut();
+    // SAFETY: forwarded caller contract; `h` is writable.
+    assert_eq!(
+        unsafe { kcp_arq_create(conv, output, user, &mut h) },
+        KCP_OK
+    );
+    assert!(!h.is_null());
+    h
+}
+
+fn send(arq: *mut kcp_arq, data: &[u8]) -> isize {
     // SAFETY: live handle; `data` readable for its length.
     unsafe { kcp_arq_send(arq, data.as_ptr(), data.len()) }
 }
@@ -129,7 +143,7 @@ fn last_error() -> String {
 
 /// A valid exchange a -> b, to show a handle still works after an error.
 fn exchange_works(p: &mut Pair, payload: &[u8]) {
-    assert_eq!(send(p.a, payload), payload.len() as c_int);
+    assert_eq!(send(p.a, payload), payload.len() as isize);
     p.steps(3);
     assert_eq!(Pair::recv(p.b, 2048).as_deref(), Ok(payload));
 }
@@ -140,7 +154,7 @@ fn messages_cross_both_ways() {
     assert_eq!(send(p.a, b"hello"), 5);
     assert_eq!(send(p.b, b"world!"), 6);
     // SAFETY: live handle.
-    assert_eq!(unsafe { kcp_arq_waitsnd(p.a) }, 1);
+    assert_eq!(unsafe { kcp_arq_wait_snd(p.a) }, 1);
     p.steps(3);
     assert_eq!(Pair::recv(p.b, 64).as_deref(), Ok(&b"hello"[..]));
     assert_eq!(Pair::recv(p.a, 64).as_deref(), Ok(&b"world!"[..]));
@@ -148,12 +162,15 @@ fn messages_cross_both_ways() {
     p.steps(3);
     // SAFETY: live handles; `stats` is a valid out pointer.
     unsafe {
-        assert_eq!(kcp_arq_waitsnd(p.a), 0);
-        assert_eq!(kcp_arq_peeksize(p.a), KCP_EAGAIN as isize);
+        assert_eq!(kcp_arq_wait_snd(p.a), 0);
+        assert_eq!(kcp_arq_peek_size(p.a), KCP_EAGAIN as isize);
         assert_eq!(kcp_arq_is_dead(p.a), 0);
         assert_eq!(kcp_arq_conv(p.a), CONV);
         let mut stats = kcp_arq_stats::default();
-        assert_eq!(kcp_arq_stats(p.a, &mut stats), KCP_OK);
+        assert_eq!(
+            kcp_arq_get_stats(p.a, &mut stats, size_of_val(&stats)),
+            size_of_val(&stats) as c_int
+        );
         assert_eq!(stats.out_segments, 1);
         assert!(stats.out_datagrams >= 1 && stats.in_segments >= 2);
         assert_eq!(stats.input_errors, 0);
@@ -205,18 +222,28 @@ fn null_handles_are_refused() {
     let mut stats = kcp_arq_stats::default();
     // SAFETY: NULL handles are part of the contract; buffers are valid.
     unsafe {
-        assert!(kcp_arq_new(1, None, ptr::null_mut()).is_null());
+        let mut made = ptr::null_mut();
+        assert_eq!(
+            kcp_arq_create(1, None, ptr::null_mut(), &mut made),
+            KCP_EINVAL
+        );
+        assert!(made.is_null());
         assert!(last_error().contains("output"), "{}", last_error());
+        let output: kcp_output_fn = Some(to_queue);
+        assert_eq!(
+            kcp_arq_create(1, output, ptr::null_mut(), ptr::null_mut()),
+            KCP_EINVAL
+        );
         kcp_arq_free(n);
-        assert_eq!(kcp_arq_send(n, buf.as_ptr(), 1), KCP_EINVAL);
+        assert_eq!(kcp_arq_send(n, buf.as_ptr(), 1), KCP_EINVAL as isize);
         assert!(last_error().contains("NULL"));
         assert_eq!(kcp_arq_recv(n, buf.as_mut_ptr(), 8), KCP_EINVAL as isize);
         assert_eq!(kcp_arq_input(n, buf.as_ptr(), 8), KCP_EINVAL);
         kcp_arq_update(n, 5);
         kcp_arq_flush(n);
         assert_eq!(kcp_arq_check(n, 1234), 1234);
-        assert_eq!(kcp_arq_peeksize(n), KCP_EINVAL as isize);
-        assert_eq!(kcp_arq_waitsnd(n), KCP_EINVAL);
+        assert_eq!(kcp_arq_peek_size(n), KCP_EINVAL as isize);
+        assert_eq!(kcp_arq_wait_snd(n), KCP_EINVAL);
         assert_eq!(kcp_arq_set_mtu(n, 1400), KCP_EINVAL);
         assert_eq!(kcp_arq_set_window(n, 1, 1), KCP_EINVAL);
         assert_eq!(kcp_arq_set_nodelay(n, 1, 10, 2, 1), KCP_EINVAL);
@@ -224,7 +251,10 @@ fn null_handles_are_refused() {
         assert_eq!(kcp_arq_set_stream(n, true), KCP_EINVAL);
         assert_eq!(kcp_arq_set_recovery(n, KCP_RECOVERY_CLASSIC), KCP_EINVAL);
         assert_eq!(kcp_arq_is_dead(n), KCP_EINVAL);
-        assert_eq!(kcp_arq_stats(n, &mut stats), KCP_EINVAL);
+        assert_eq!(
+            kcp_arq_get_stats(n, &mut stats, size_of_val(&stats)),
+            KCP_EINVAL
+        );
         assert_eq!(kcp_arq_conv(n), 0);
     }
 }
@@ -234,21 +264,21 @@ fn null_buffers_are_refused_unless_empty() {
     let mut p = Pair::new();
     // SAFETY: live handles; NULL buffers are part of the contract.
     unsafe {
-        assert_eq!(kcp_arq_send(p.a, ptr::null(), 4), KCP_EINVAL);
+        assert_eq!(kcp_arq_send(p.a, ptr::null(), 4), KCP_EINVAL as isize);
         assert!(last_error().contains("buf is NULL"), "{}", last_error());
         assert_eq!(kcp_arq_input(p.a, ptr::null(), 4), KCP_EINVAL);
         assert_eq!(kcp_arq_recv(p.a, ptr::null_mut(), 4), KCP_EINVAL as isize);
-        assert_eq!(kcp_arq_stats(p.a, ptr::null_mut()), KCP_EINVAL);
+        assert_eq!(kcp_arq_get_stats(p.a, ptr::null_mut(), 64), KCP_EINVAL);
         // Length 0: fine for send (an empty message) and recv (nothing yet);
         // an empty datagram is a protocol error, not a bad argument.
         assert_eq!(kcp_arq_recv(p.b, ptr::null_mut(), 0), KCP_EAGAIN as isize);
         assert_eq!(kcp_arq_input(p.a, ptr::null(), 0), KCP_EPROTO);
         assert_eq!(kcp_arq_send(p.a, ptr::null(), 0), 0);
-        assert_eq!(kcp_arq_waitsnd(p.a), 1);
+        assert_eq!(kcp_arq_wait_snd(p.a), 1);
     }
     p.steps(3);
     // SAFETY: live handle.
-    assert_eq!(unsafe { kcp_arq_peeksize(p.b) }, 0);
+    assert_eq!(unsafe { kcp_arq_peek_size(p.b) }, 0);
     // SAFETY: live handle; a NULL buffer of capacity 0 holds the empty message.
     assert_eq!(unsafe { kcp_arq_recv(p.b, ptr::null_mut(), 0) }, 0);
 }
@@ -300,9 +330,12 @@ fn malformed_datagrams_are_refused_and_change_nothing() {
     }
     // SAFETY: live handle; valid out pointer.
     unsafe {
-        assert_eq!(kcp_arq_peeksize(p.b), KCP_EAGAIN as isize);
+        assert_eq!(kcp_arq_peek_size(p.b), KCP_EAGAIN as isize);
         let mut stats = kcp_arq_stats::default();
-        assert_eq!(kcp_arq_stats(p.b, &mut stats), KCP_OK);
+        assert_eq!(
+            kcp_arq_get_stats(p.b, &mut stats, size_of_val(&stats)),
+            size_of_val(&stats) as c_int
+        );
         assert_eq!(stats.input_errors, 6);
         assert_eq!(stats.in_segments, 0);
     }
@@ -321,7 +354,7 @@ fn a_small_buffer_keeps_the_message() {
     assert_eq!(small, [0xAA; 4], "buffer untouched on failure");
     assert!(last_error().contains("10 bytes"), "{}", last_error());
     // SAFETY: live handle.
-    assert_eq!(unsafe { kcp_arq_peeksize(p.b) }, 10);
+    assert_eq!(unsafe { kcp_arq_peek_size(p.b) }, 10);
     assert_eq!(Pair::recv(p.b, 10).as_deref(), Ok(&b"0123456789"[..]));
 }
 
@@ -330,10 +363,10 @@ fn oversized_messages_are_refused() {
     let mut p = Pair::new();
     // 128 fragments of 1376 bytes fit the default receive window; one more does not.
     let big = vec![1u8; 1376 * 128 + 1];
-    assert_eq!(send(p.a, &big), KCP_EMSGSIZE);
+    assert_eq!(send(p.a, &big), KCP_EMSGSIZE as isize);
     assert!(last_error().contains("fragments"), "{}", last_error());
     // SAFETY: live handle.
-    assert_eq!(unsafe { kcp_arq_waitsnd(p.a) }, 0, "nothing queued");
+    assert_eq!(unsafe { kcp_arq_wait_snd(p.a) }, 0, "nothing queued");
     exchange_works(&mut p, b"after");
 }
 
@@ -349,7 +382,7 @@ fn stream_mode_delivers_bytes() {
     assert_eq!(send(p.a, b"defgh"), 5);
     p.steps(3);
     // SAFETY: live handle.
-    assert_eq!(unsafe { kcp_arq_peeksize(p.b) }, 8);
+    assert_eq!(unsafe { kcp_arq_peek_size(p.b) }, 8);
     assert_eq!(Pair::recv(p.b, 5).as_deref(), Ok(&b"abcde"[..]));
     assert_eq!(Pair::recv(p.b, 64).as_deref(), Ok(&b"fgh"[..]));
 }
@@ -373,14 +406,14 @@ unsafe extern "C" fn reenter(_buf: *const u8, _len: usize, user: *mut c_void) ->
     // SAFETY: `h` is the live handle emitting; re-entrant calls are refused
     // by contract, which is what is tested.
     unsafe {
-        r.push(("send", i64::from(kcp_arq_send(h, buf.as_ptr(), 1))));
+        r.push(("send", kcp_arq_send(h, buf.as_ptr(), 1) as i64));
         r.push(("recv", kcp_arq_recv(h, buf.as_mut_ptr(), buf.len()) as i64));
         r.push((
             "input",
             i64::from(kcp_arq_input(h, buf.as_ptr(), buf.len())),
         ));
-        r.push(("peeksize", kcp_arq_peeksize(h) as i64));
-        r.push(("waitsnd", i64::from(kcp_arq_waitsnd(h))));
+        r.push(("peek_size", kcp_arq_peek_size(h) as i64));
+        r.push(("wait_snd", i64::from(kcp_arq_wait_snd(h))));
         r.push(("set_mtu", i64::from(kcp_arq_set_mtu(h, 1000))));
         r.push(("set_window", i64::from(kcp_arq_set_window(h, 1, 1))));
         r.push((
@@ -391,8 +424,11 @@ unsafe extern "C" fn reenter(_buf: *const u8, _len: usize, user: *mut c_void) ->
         r.push(("set_stream", i64::from(kcp_arq_set_stream(h, true))));
         r.push(("set_recovery", i64::from(kcp_arq_set_recovery(h, 0))));
         r.push(("is_dead", i64::from(kcp_arq_is_dead(h))));
-        r.push(("stats", i64::from(kcp_arq_stats(h, &mut stats))));
-        kcp_arq_waitsnd(ptr::null());
+        r.push((
+            "stats",
+            i64::from(kcp_arq_get_stats(h, &mut stats, size_of_val(&stats))),
+        ));
+        kcp_arq_wait_snd(ptr::null());
         let next = kcp_arq_check(h, 77);
         r.push((
             "check",
@@ -400,19 +436,19 @@ unsafe extern "C" fn reenter(_buf: *const u8, _len: usize, user: *mut c_void) ->
         ));
         // Void functions only record the error: make the last error
         // something else first, so the check below sees a fresh message.
-        kcp_arq_waitsnd(ptr::null());
+        kcp_arq_wait_snd(ptr::null());
         kcp_arq_update(h, 1);
         r.push((
             "update",
             i64::from(last_error().contains("callback")) * i64::from(KCP_EBUSY),
         ));
-        kcp_arq_waitsnd(ptr::null());
+        kcp_arq_wait_snd(ptr::null());
         kcp_arq_flush(h);
         r.push((
             "flush",
             i64::from(last_error().contains("callback")) * i64::from(KCP_EBUSY),
         ));
-        kcp_arq_waitsnd(ptr::null());
+        kcp_arq_wait_snd(ptr::null());
         kcp_arq_free(h); // refused: the handle is in use
         r.push((
             "free",
@@ -427,8 +463,7 @@ unsafe extern "C" fn reenter(_buf: *const u8, _len: usize, user: *mut c_void) ->
 fn calls_from_inside_the_callback_get_kcp_ebusy() {
     let ctx = Rc::new(Reentry::default());
     // SAFETY: `reenter` matches kcp_output_fn; `ctx` outlives the handle.
-    let h = unsafe { kcp_arq_new(CONV, Some(reenter), Rc::as_ptr(&ctx) as *mut c_void) };
-    assert!(!h.is_null());
+    let h = unsafe { create(CONV, Some(reenter), Rc::as_ptr(&ctx) as *mut c_void) };
     ctx.arq.set(h);
     assert_eq!(send(h, b"ping"), 4);
     // SAFETY: live handle.
@@ -442,9 +477,12 @@ fn calls_from_inside_the_callback_get_kcp_ebusy() {
     // Outside the callback the handle works, and the message was sent once.
     // SAFETY: live handle, freed once.
     unsafe {
-        assert_eq!(kcp_arq_waitsnd(h), 1);
+        assert_eq!(kcp_arq_wait_snd(h), 1);
         let mut stats = kcp_arq_stats::default();
-        assert_eq!(kcp_arq_stats(h, &mut stats), KCP_OK);
+        assert_eq!(
+            kcp_arq_get_stats(h, &mut stats, size_of_val(&stats)),
+            size_of_val(&stats) as c_int
+        );
         assert_eq!(stats.out_segments, 1);
         kcp_arq_free(h);
     }
@@ -508,7 +546,7 @@ fn a_large_message_is_fragmented_and_reassembled() {
     for _ in 0..100 {
         p.step();
         // SAFETY: live handle.
-        let size = unsafe { kcp_arq_peeksize(p.b) };
+        let size = unsafe { kcp_arq_peek_size(p.b) };
         if size >= 0 {
             assert_eq!(size, 100_000);
             got = Some(Pair::recv(p.b, 100_000).expect("message ready"));

@@ -2,6 +2,7 @@
 //! unsafe code behind them (null cipher and no FEC keep miri fast; the C
 //! tests cover the ciphers and FEC).
 
+use std::ffi::c_int;
 use std::ptr;
 
 use kcp::*;
@@ -38,12 +39,15 @@ fn two_connections_exchange_messages() {
             KCP_OK
         );
         let (mut a, mut b) = (ptr::null_mut(), ptr::null_mut());
-        assert_eq!(kcp_conn_new(cfg, 9, &mut a), KCP_OK);
-        assert_eq!(kcp_conn_new(cfg, 9, &mut b), KCP_OK);
+        assert_eq!(kcp_conn_create(cfg, 9, &mut a), KCP_OK);
+        assert_eq!(kcp_conn_create(cfg, 9, &mut b), KCP_OK);
         kcp_config_free(cfg);
 
         for msg in [&b"first"[..], b"second"] {
-            assert_eq!(kcp_conn_send(a, msg.as_ptr(), msg.len()), msg.len() as i32);
+            assert_eq!(
+                kcp_conn_send(a, msg.as_ptr(), msg.len()),
+                msg.len() as isize
+            );
         }
         assert!(pump(a, b, 10) > 0);
         let mut buf = [0u8; 16];
@@ -57,8 +61,11 @@ fn two_connections_exchange_messages() {
         );
         pump(b, a, 20);
 
-        let mut stats = kcp_conn_stats::default();
-        assert_eq!(kcp_conn_stats(b, &mut stats), KCP_OK);
+        let mut stats = kcp_session_stats::default();
+        assert_eq!(
+            kcp_conn_get_stats(b, &mut stats, size_of_val(&stats)),
+            size_of_val(&stats) as c_int
+        );
         assert_eq!((stats.bytes_received, stats.in_segments), (11, 2));
         assert!(kcp_conn_check(a, 20) >= 20);
 
@@ -82,11 +89,11 @@ fn null_and_bad_arguments_are_refused() {
     // SAFETY: NULL handles and buffers are what these calls must refuse.
     unsafe {
         let mut out = ptr::null_mut();
-        assert_eq!(kcp_conn_new(ptr::null(), 1, &mut out), KCP_EINVAL);
+        assert_eq!(kcp_conn_create(ptr::null(), 1, &mut out), KCP_EINVAL);
         assert!(out.is_null());
         let cfg = kcp_config_new();
-        assert_eq!(kcp_conn_new(cfg, 1, ptr::null_mut()), KCP_EINVAL);
-        assert_eq!(kcp_conn_new(cfg, 1, &mut out), KCP_OK);
+        assert_eq!(kcp_conn_create(cfg, 1, ptr::null_mut()), KCP_EINVAL);
+        assert_eq!(kcp_conn_create(cfg, 1, &mut out), KCP_OK);
         assert_eq!(kcp_conn_input(out, 0, ptr::null(), 4), KCP_EINVAL);
         assert_eq!(kcp_conn_input(out, 0, [1u8, 2].as_ptr(), 2), KCP_EPROTO);
         assert_eq!(
@@ -97,10 +104,10 @@ fn null_and_bad_arguments_are_refused() {
             kcp_conn_transmit(ptr::null_mut(), ptr::null_mut(), 0),
             KCP_EINVAL as isize
         );
-        assert_eq!(kcp_conn_send(out, ptr::null(), 1), KCP_EINVAL);
+        assert_eq!(kcp_conn_send(out, ptr::null(), 1), KCP_EINVAL as isize);
         assert_eq!(kcp_conn_recv(out, ptr::null_mut(), 0), KCP_EAGAIN as isize);
         assert_eq!(kcp_conn_check(ptr::null(), 5), 5);
-        assert_eq!(kcp_conn_stats(out, ptr::null_mut()), KCP_EINVAL);
+        assert_eq!(kcp_conn_get_stats(out, ptr::null_mut(), 64), KCP_EINVAL);
         kcp_conn_update(ptr::null_mut(), 0);
         kcp_conn_free(out);
         kcp_conn_free(ptr::null_mut());

@@ -138,8 +138,8 @@ fn null_handles_and_bad_arguments_are_refused_with_outputs_untouched() {
     let sentinel_s = NonNull::<kcp_session>::dangling().as_ptr();
     let mut buf = [b'x' as c_char; 64];
     let mut data = [7u8; 16];
-    let mut stats = kcp_conn_stats::default();
-    let mut ep_stats = kcp_endpoint_stats::default();
+    let mut stats = kcp_session_stats::default();
+    let mut ep_stats = kcp_listener_stats::default();
     let mut ev = empty_event();
     let mut conv = 99u32;
     // SAFETY: NULL handles and buffers are what these calls must refuse;
@@ -203,7 +203,10 @@ fn null_handles_and_bad_arguments_are_refused_with_outputs_untouched() {
             KCP_EINVAL
         );
         assert_eq!(kcp_listener_close(nl), KCP_EINVAL);
-        assert_eq!(kcp_listener_stats(nl, &mut ep_stats), KCP_EINVAL);
+        assert_eq!(
+            kcp_listener_get_stats(nl, &mut ep_stats, size_of_val(&ep_stats)),
+            KCP_EINVAL
+        );
         assert_eq!(kcp_listener_poll(nl, 0, &mut ev), KCP_EINVAL);
         assert_eq!(kcp_listener_event_fd(nl), KCP_EINVAL);
         assert!(
@@ -218,9 +221,12 @@ fn null_handles_and_bad_arguments_are_refused_with_outputs_untouched() {
         let e = KCP_EINVAL as isize;
         assert_eq!(kcp_session_send(ns, data.as_ptr(), data.len(), 0), e);
         assert_eq!(kcp_session_recv(ns, data.as_mut_ptr(), data.len(), 0), e);
-        assert_eq!(kcp_session_peeksize(ns), e);
+        assert_eq!(kcp_session_peek_size(ns), e);
         assert_eq!(kcp_session_close(ns), KCP_EINVAL);
-        assert_eq!(kcp_session_stats(ns, &mut stats), KCP_EINVAL);
+        assert_eq!(
+            kcp_session_get_stats(ns, &mut stats, size_of_val(&stats)),
+            KCP_EINVAL
+        );
         assert_eq!(
             kcp_session_remote_addr(ns, buf.as_mut_ptr(), buf.len()),
             KCP_EINVAL
@@ -251,8 +257,8 @@ fn null_handles_and_bad_arguments_are_refused_with_outputs_untouched() {
     }
     assert!(buf.iter().all(|&c| c == b'x' as c_char), "buf written");
     assert_eq!(data, [7u8; 16]);
-    assert_eq!(stats, kcp_conn_stats::default());
-    assert_eq!(ep_stats, kcp_endpoint_stats::default());
+    assert_eq!(stats, kcp_session_stats::default());
+    assert_eq!(ep_stats, kcp_listener_stats::default());
     assert_eq!((ev.r#type, ev.reason, conv), (-7, -7, 99));
     // SAFETY: a live handle, freed once.
     unsafe { kcp_config_free(cfg) };
@@ -337,17 +343,23 @@ fn dial_accept_and_echo_over_loopback() {
         addr.to_str().unwrap()
     );
     let (mut conv_c, mut conv_s) = (0u32, 1u32);
-    let mut stats = kcp_conn_stats::default();
-    let mut ep = kcp_endpoint_stats::default();
+    let mut stats = kcp_session_stats::default();
+    let mut ep = kcp_listener_stats::default();
     // SAFETY: live handles and writable outputs.
     unsafe {
         assert_eq!(kcp_session_conv(client, &mut conv_c), KCP_OK);
         assert_eq!(kcp_session_conv(server, &mut conv_s), KCP_OK);
         assert_eq!(conv_c, conv_s);
-        assert_eq!(kcp_session_stats(client, &mut stats), KCP_OK);
+        assert_eq!(
+            kcp_session_get_stats(client, &mut stats, size_of_val(&stats)),
+            size_of_val(&stats) as c_int
+        );
         assert!(stats.bytes_sent > 50_000 && stats.bytes_received == stats.bytes_sent);
         assert!(stats.out_packets > 0 && stats.in_packets > 0);
-        assert_eq!(kcp_listener_stats(l, &mut ep), KCP_OK);
+        assert_eq!(
+            kcp_listener_get_stats(l, &mut ep, size_of_val(&ep)),
+            size_of_val(&ep) as c_int
+        );
         assert_eq!(ep.accepted, 1);
         assert!(ep.datagrams_in > 0);
         assert_eq!(ep.crypt_errors, 0);
@@ -400,10 +412,13 @@ fn bad_arguments_on_live_handles_leave_everything_as_it_was() {
         );
         assert_eq!(s, sentinel);
         assert_eq!(kcp_listener_poll(l, 0, ptr::null_mut()), KCP_EINVAL);
-        assert_eq!(kcp_listener_stats(l, ptr::null_mut()), KCP_EINVAL);
+        assert_eq!(kcp_listener_get_stats(l, ptr::null_mut(), 64), KCP_EINVAL);
         assert_eq!(kcp_listener_local_addr(l, ptr::null_mut(), 64), KCP_EINVAL);
         assert_eq!(kcp_session_poll(client, 0, ptr::null_mut()), KCP_EINVAL);
-        assert_eq!(kcp_session_stats(client, ptr::null_mut()), KCP_EINVAL);
+        assert_eq!(
+            kcp_session_get_stats(client, ptr::null_mut(), 64),
+            KCP_EINVAL
+        );
         assert_eq!(kcp_session_conv(client, ptr::null_mut()), KCP_EINVAL);
         assert_eq!(
             kcp_session_remote_addr(client, ptr::null_mut(), 64),
@@ -508,9 +523,9 @@ fn events_name_the_callers_handles_and_userdata() {
         assert_eq!((ev.r#type, ev.reason), (KCP_EVENT_READABLE, 0));
         assert_eq!(ev.session, server, "the same handle");
         assert_eq!(ev.userdata, tag_ptr, "with its userdata");
-        assert_eq!(kcp_session_peeksize(server), 4);
+        assert_eq!(kcp_session_peek_size(server), 4);
         assert_eq!(recv(server, 64, 0).as_deref(), Ok(&b"ping"[..]));
-        assert_eq!(kcp_session_peeksize(server), KCP_EAGAIN as isize);
+        assert_eq!(kcp_session_peek_size(server), KCP_EAGAIN as isize);
         assert_eq!(poll_listener(l, 0).map(|e| e.r#type), None);
         assert!(!readable(fd, 0), "drained");
 
@@ -548,7 +563,7 @@ fn events_name_the_callers_handles_and_userdata() {
             last_error()
         );
         assert_eq!(recv(server, 64, 0), Err(KCP_ECLOSED as isize));
-        assert_eq!(kcp_session_peeksize(server), KCP_ECLOSED as isize);
+        assert_eq!(kcp_session_peek_size(server), KCP_ECLOSED as isize);
         assert_eq!(kcp_session_close(server), KCP_ECLOSED);
         let mut s = ptr::null_mut();
         assert_eq!(kcp_listener_accept(l, 0, &mut s), KCP_ECLOSED);
@@ -557,8 +572,11 @@ fn events_name_the_callers_handles_and_userdata() {
         assert!(s.is_null());
         // What still works on a closed listener.
         assert_eq!(listener_addr(l), addr);
-        let mut ep = kcp_endpoint_stats::default();
-        assert_eq!(kcp_listener_stats(l, &mut ep), KCP_OK);
+        let mut ep = kcp_listener_stats::default();
+        assert_eq!(
+            kcp_listener_get_stats(l, &mut ep, size_of_val(&ep)),
+            size_of_val(&ep) as c_int
+        );
         assert_eq!(ep.accepted, 1);
         assert_eq!(kcp_listener_event_fd(l), fd);
         assert_eq!(
@@ -594,7 +612,7 @@ fn events_of_freed_sessions_are_skipped() {
         assert_eq!(send(b, b"again b"), 7);
         for s in [sa, sb] {
             let deadline = Instant::now() + Duration::from_secs(10);
-            while kcp_session_peeksize(s) < 0 {
+            while kcp_session_peek_size(s) < 0 {
                 assert!(Instant::now() < deadline, "no data");
                 std::thread::yield_now();
             }
@@ -628,11 +646,11 @@ fn sizes_too_large_and_buffers_too_small() {
         assert_eq!(send(client, &msg), 5000);
         let server = accept(l);
         let deadline = Instant::now() + Duration::from_secs(10);
-        while kcp_session_peeksize(server) < 0 {
+        while kcp_session_peek_size(server) < 0 {
             assert!(Instant::now() < deadline, "no data");
             std::thread::yield_now();
         }
-        assert_eq!(kcp_session_peeksize(server), 5000);
+        assert_eq!(kcp_session_peek_size(server), 5000);
         let mut small = [0xaau8; 100];
         let n = kcp_session_recv(server, small.as_mut_ptr(), small.len(), WAIT);
         assert_eq!(n, KCP_ENOBUFS as isize);
@@ -677,9 +695,12 @@ fn close_then_use_is_kcp_eclosed_and_close_is_reported() {
             (ev.r#type, ev.reason, ev.session),
             (KCP_EVENT_CLOSED, KCP_CLOSE_LOCAL, client)
         );
-        let mut stats = kcp_conn_stats::default();
-        assert_eq!(kcp_session_stats(client, &mut stats), KCP_ECLOSED);
-        assert_eq!(stats, kcp_conn_stats::default());
+        let mut stats = kcp_session_stats::default();
+        assert_eq!(
+            kcp_session_get_stats(client, &mut stats, size_of_val(&stats)),
+            KCP_ECLOSED
+        );
+        assert_eq!(stats, kcp_session_stats::default());
         let mut conv = 0;
         assert_eq!(kcp_session_conv(client, &mut conv), KCP_OK);
         assert_ne!(conv, 0);

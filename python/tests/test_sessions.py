@@ -50,6 +50,7 @@ def test_bulk_bytes_like_and_large_messages(
     assert not t.is_alive()
     assert hashlib.sha256(b"".join(received)).digest() == hashlib.sha256(blob).digest()
     assert client.stats()["bytes_sent"] == len(blob) + len(b"hello")
+    assert client.stats()["rto_ms"] > 0, "the gauges come with the counters"
     assert peer.stats()["bytes_received"] >= len(blob)
 
 

@@ -81,10 +81,9 @@ typedef struct {
 static void pair_init(Pair *p) {
     memset(p, 0, sizeof *p);
     p->now = 1000;
-    p->a = kcp_arq_new(CONV, queue_output, &p->a_out);
-    p->b = kcp_arq_new(CONV, queue_output, &p->b_out);
-    if (!p->a || !p->b) {
-        fprintf(stderr, "kcp_arq_new failed: %s\n", kcp_last_error());
+    if (kcp_arq_create(CONV, queue_output, &p->a_out, &p->a) != KCP_OK ||
+        kcp_arq_create(CONV, queue_output, &p->b_out, &p->b) != KCP_OK) {
+        fprintf(stderr, "kcp_arq_create failed: %s\n", kcp_last_error());
         exit(1);
     }
     /* Flush every 10 ms; negative values keep the other settings. */
@@ -157,22 +156,22 @@ static void test_round_trip(void) {
     uint8_t buf[64];
     check_rc(kcp_arq_send(p.a, (const uint8_t *)"hello", 5), 5, "send \"hello\" a->b");
     check_rc(kcp_arq_send(p.b, (const uint8_t *)"world!", 6), 6, "send \"world!\" b->a");
-    check_rc(kcp_arq_waitsnd(p.a), 1, "waitsnd before flushing");
+    check_rc(kcp_arq_wait_snd(p.a), 1, "waitsnd before flushing");
     check_rc(kcp_arq_recv(p.b, buf, sizeof buf), KCP_EAGAIN, "recv before anything arrived");
     pair_steps(&p, 3);
-    check_rc(kcp_arq_peeksize(p.b), 5, "peeksize at b");
+    check_rc(kcp_arq_peek_size(p.b), 5, "peeksize at b");
     intptr_t n = kcp_arq_recv(p.b, buf, sizeof buf);
     check(n == 5 && memcmp(buf, "hello", 5) == 0, "b received \"hello\"");
     n = kcp_arq_recv(p.a, buf, sizeof buf);
     check(n == 6 && memcmp(buf, "world!", 6) == 0, "a received \"world!\"");
     pair_steps(&p, 3);
-    check_rc(kcp_arq_waitsnd(p.a), 0, "waitsnd once acknowledged");
+    check_rc(kcp_arq_wait_snd(p.a), 0, "waitsnd once acknowledged");
     check_rc(kcp_arq_is_dead(p.a), 0, "is_dead");
     check(kcp_arq_conv(p.a) == CONV, "conv is 0x%08x", kcp_arq_conv(p.a));
     uint32_t next = kcp_arq_check(p.a, p.now);
     check(next - p.now <= 10, "check is within one interval (+%u ms)", next - p.now);
     struct kcp_arq_stats st;
-    check_rc(kcp_arq_stats(p.a, &st), KCP_OK, "stats");
+    check_rc(kcp_arq_get_stats(p.a, &st, sizeof st), (int)sizeof st, "stats fills the whole struct");
     check(st.out_segments == 1 && st.in_segments >= 2 && st.out_datagrams >= 1 && st.input_errors == 0,
           "stats: %llu segments out, %llu in, %llu datagrams", (unsigned long long)st.out_segments,
           (unsigned long long)st.in_segments, (unsigned long long)st.out_datagrams);
@@ -230,7 +229,7 @@ static void test_fragmentation(void) {
     intptr_t size = KCP_EAGAIN;
     for (int i = 0; i < 100 && size < 0; i++) {
         pair_steps(&p, 1);
-        size = kcp_arq_peeksize(p.b);
+        size = kcp_arq_peek_size(p.b);
     }
     check(size == (intptr_t)len, "peeksize is 100000 once reassembled (%ld)", (long)size);
     intptr_t n = kcp_arq_recv(p.b, got, len);
@@ -250,7 +249,7 @@ static void test_stream(void) {
     check_rc(kcp_arq_send(p.a, (const uint8_t *)"abc", 3), 3, "send \"abc\"");
     check_rc(kcp_arq_send(p.a, (const uint8_t *)"defgh", 5), 5, "send \"defgh\"");
     pair_steps(&p, 3);
-    check_rc(kcp_arq_peeksize(p.b), 8, "8 bytes ready");
+    check_rc(kcp_arq_peek_size(p.b), 8, "8 bytes ready");
     uint8_t buf[16];
     intptr_t n = kcp_arq_recv(p.b, buf, 5);
     check(n == 5 && memcmp(buf, "abcde", 5) == 0, "a 5-byte buffer gets \"abcde\"");
@@ -266,17 +265,19 @@ static void test_null_handles(void) {
     kcp_arq *n = NULL;
     /* kcp_last_error() must be read after the call: its string lives only
      * until the next failing call, so it cannot be an argument next to it. */
-    kcp_arq *none = kcp_arq_new(1, NULL, NULL);
-    check(none == NULL && kcp_last_error()[0] != '\0', "new with a NULL callback -> NULL (%s)",
-          kcp_last_error());
+    kcp_arq *none = NULL;
+    int rc = kcp_arq_create(1, NULL, NULL, &none);
+    check(rc == KCP_EINVAL && none == NULL && strstr(kcp_last_error(), "output") != NULL,
+          "create with a NULL callback -> KCP_EINVAL (%s)", kcp_last_error());
+    check_rc(kcp_arq_create(1, queue_output, NULL, NULL), KCP_EINVAL, "create into NULL");
     kcp_arq_free(NULL);
     check(1, "free(NULL) is a no-op");
     check_rc(kcp_arq_send(n, buf, 1), KCP_EINVAL, "send(NULL)");
     check(strstr(kcp_last_error(), "NULL") != NULL, "last error: %s", kcp_last_error());
     check_rc(kcp_arq_recv(n, buf, sizeof buf), KCP_EINVAL, "recv(NULL)");
     check_rc(kcp_arq_input(n, buf, sizeof buf), KCP_EINVAL, "input(NULL)");
-    check_rc(kcp_arq_peeksize(n), KCP_EINVAL, "peeksize(NULL)");
-    check_rc(kcp_arq_waitsnd(n), KCP_EINVAL, "waitsnd(NULL)");
+    check_rc(kcp_arq_peek_size(n), KCP_EINVAL, "peeksize(NULL)");
+    check_rc(kcp_arq_wait_snd(n), KCP_EINVAL, "waitsnd(NULL)");
     check_rc(kcp_arq_set_mtu(n, 1400), KCP_EINVAL, "set_mtu(NULL)");
     check_rc(kcp_arq_set_window(n, 1, 1), KCP_EINVAL, "set_window(NULL)");
     check_rc(kcp_arq_set_nodelay(n, 1, 10, 2, 1), KCP_EINVAL, "set_nodelay(NULL)");
@@ -284,7 +285,7 @@ static void test_null_handles(void) {
     check_rc(kcp_arq_set_stream(n, true), KCP_EINVAL, "set_stream(NULL)");
     check_rc(kcp_arq_set_recovery(n, KCP_RECOVERY_CLASSIC), KCP_EINVAL, "set_recovery(NULL)");
     check_rc(kcp_arq_is_dead(n), KCP_EINVAL, "is_dead(NULL)");
-    check_rc(kcp_arq_stats(n, &st), KCP_EINVAL, "stats(NULL)");
+    check_rc(kcp_arq_get_stats(n, &st, sizeof(struct kcp_arq_stats)), KCP_EINVAL, "stats(NULL)");
     check(kcp_arq_check(n, 4321) == 4321, "check(NULL) returns now");
     check(kcp_arq_conv(n) == 0, "conv(NULL) returns 0");
     kcp_arq_set_recovery(n, 0); /* a different message */
@@ -302,12 +303,12 @@ static void test_null_buffers(void) {
     check(strstr(kcp_last_error(), "buf is NULL") != NULL, "last error: %s", kcp_last_error());
     check_rc(kcp_arq_input(p.a, NULL, 4), KCP_EINVAL, "input(NULL buf, 4)");
     check_rc(kcp_arq_recv(p.a, NULL, 4), KCP_EINVAL, "recv(NULL buf, 4)");
-    check_rc(kcp_arq_stats(p.a, NULL), KCP_EINVAL, "stats(NULL out)");
+    check_rc(kcp_arq_get_stats(p.a, NULL, sizeof(struct kcp_arq_stats)), KCP_EINVAL, "stats(NULL out)");
     check_rc(kcp_arq_recv(p.b, NULL, 0), KCP_EAGAIN, "recv(NULL buf, 0): nothing yet");
     check_rc(kcp_arq_input(p.b, NULL, 0), KCP_EPROTO, "input(NULL buf, 0): an empty datagram");
     check_rc(kcp_arq_send(p.a, NULL, 0), 0, "send(NULL buf, 0): an empty message");
     pair_steps(&p, 3);
-    check_rc(kcp_arq_peeksize(p.b), 0, "the empty message arrived");
+    check_rc(kcp_arq_peek_size(p.b), 0, "the empty message arrived");
     check_rc(kcp_arq_recv(p.b, NULL, 0), 0, "recv(NULL buf, 0) takes it");
     check_exchange(&p, "after NULL buffers", "NULL buffers");
     pair_free(&p);
@@ -360,9 +361,9 @@ static void test_malformed(void) {
         check(kcp_last_error()[0] != '\0' && strstr(kcp_last_error(), cases[i].detail) != NULL,
               "%s: last error: %s", cases[i].name, kcp_last_error());
     }
-    check_rc(kcp_arq_peeksize(p.b), KCP_EAGAIN, "nothing was delivered");
+    check_rc(kcp_arq_peek_size(p.b), KCP_EAGAIN, "nothing was delivered");
     struct kcp_arq_stats st = {0};
-    kcp_arq_stats(p.b, &st);
+    kcp_arq_get_stats(p.b, &st, sizeof(struct kcp_arq_stats));
     check(st.input_errors == 5 && st.in_segments == 0, "b counted 5 refused datagrams, accepted no segment");
     check_exchange(&p, "after malformed", "malformed");
     pair_free(&p);
@@ -378,7 +379,7 @@ static void test_limits(void) {
     if (!big) abort();
     check_rc(kcp_arq_send(p.a, big, len), KCP_EMSGSIZE, "send 128 fragments + 1 byte");
     check(strstr(kcp_last_error(), "fragments") != NULL, "last error: %s", kcp_last_error());
-    check_rc(kcp_arq_waitsnd(p.a), 0, "nothing was queued");
+    check_rc(kcp_arq_wait_snd(p.a), 0, "nothing was queued");
     check_rc(kcp_arq_send(p.a, big, len - 1), (long long)(len - 1), "send exactly 128 fragments");
     free(big);
 
@@ -390,7 +391,7 @@ static void test_limits(void) {
     check_rc(kcp_arq_recv(q.b, small, sizeof small), KCP_ENOBUFS, "recv into 4 bytes");
     check(strstr(kcp_last_error(), "10 bytes") != NULL, "last error: %s", kcp_last_error());
     check(small[0] == 0xAA && small[3] == 0xAA, "the small buffer was not written");
-    check_rc(kcp_arq_peeksize(q.b), 10, "the message is still there");
+    check_rc(kcp_arq_peek_size(q.b), 10, "the message is still there");
     uint8_t buf[64];
     intptr_t n = kcp_arq_recv(q.b, buf, sizeof buf);
     check(n == 10 && memcmp(buf, "0123456789", 10) == 0, "recv with a big buffer gets it");
@@ -418,8 +419,8 @@ static int reentrant_output(const uint8_t *buf, size_t len, void *user) {
     r->rc[i++] = kcp_arq_send(h, tmp, 1);
     r->rc[i++] = kcp_arq_recv(h, tmp, sizeof tmp);
     r->rc[i++] = kcp_arq_input(h, tmp, sizeof tmp);
-    r->rc[i++] = kcp_arq_peeksize(h);
-    r->rc[i++] = kcp_arq_waitsnd(h);
+    r->rc[i++] = kcp_arq_peek_size(h);
+    r->rc[i++] = kcp_arq_wait_snd(h);
     r->rc[i++] = kcp_arq_set_mtu(h, 1000);
     r->rc[i++] = kcp_arq_set_window(h, 1, 1);
     r->rc[i++] = kcp_arq_set_nodelay(h, 1, 10, 2, 1);
@@ -427,7 +428,7 @@ static int reentrant_output(const uint8_t *buf, size_t len, void *user) {
     r->rc[i++] = kcp_arq_set_stream(h, true);
     r->rc[i++] = kcp_arq_set_recovery(h, 0);
     r->rc[i++] = kcp_arq_is_dead(h);
-    r->rc[i++] = kcp_arq_stats(h, &st);
+    r->rc[i++] = kcp_arq_get_stats(h, &st, sizeof(struct kcp_arq_stats));
     kcp_arq_set_recovery(NULL, 0); /* a different message first */
     r->rc[i++] = kcp_arq_check(h, 77) == 77 && strstr(kcp_last_error(), "callback") ? KCP_EBUSY : 0;
     kcp_arq_set_recovery(NULL, 0);
@@ -442,12 +443,12 @@ static int reentrant_output(const uint8_t *buf, size_t len, void *user) {
 
 static void test_reentrancy(void) {
     printf("# re-entrant calls from the output callback\n");
-    static const char *names[16] = {"send", "recv", "input", "peeksize", "waitsnd", "set_mtu",
+    static const char *names[16] = {"send", "recv", "input", "peek_size", "wait_snd", "set_mtu",
                                     "set_window", "set_nodelay", "set_minrto", "set_stream",
                                     "set_recovery", "is_dead", "stats", "check", "update", "free"};
     Reentry r;
     memset(&r, 0, sizeof r);
-    r.self = kcp_arq_new(CONV, reentrant_output, &r);
+    check_rc(kcp_arq_create(CONV, reentrant_output, &r, &r.self), KCP_OK, "create");
     check_rc(kcp_arq_send(r.self, (const uint8_t *)"ping", 4), 4, "send \"ping\"");
     kcp_arq_update(r.self, 100);
     check(r.calls == 1, "the callback ran once (%d)", r.calls);
@@ -457,7 +458,7 @@ static void test_reentrancy(void) {
         check_rc(r.rc[i], KCP_EBUSY, what);
     }
     check(r.conv == CONV, "conv from inside the callback works");
-    check_rc(kcp_arq_waitsnd(r.self), 1, "afterwards the handle works (and was not freed)");
+    check_rc(kcp_arq_wait_snd(r.self), 1, "afterwards the handle works (and was not freed)");
     kcp_arq_free(r.self);
 }
 

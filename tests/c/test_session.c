@@ -43,8 +43,8 @@ static void null_handles_and_bad_arguments(void) {
     char addr[64] = "untouched";
     uint8_t buf[16] = {0};
     kcp_event ev = {.type = -7};
-    struct kcp_conn_stats cs;
-    struct kcp_endpoint_stats es;
+    struct kcp_session_stats cs;
+    struct kcp_listener_stats es;
     uint32_t conv = 99;
 
     check(kcp_listen(NULL, cfg, &l) == KCP_EINVAL, "listen on a NULL address");
@@ -62,16 +62,16 @@ static void null_handles_and_bad_arguments(void) {
     check(kcp_listener_connect(NULL, "127.0.0.1:9", &s) == KCP_EINVAL, "connect on NULL");
     check(kcp_listener_local_addr(NULL, addr, sizeof addr) == KCP_EINVAL, "listener_local_addr on NULL");
     check(kcp_listener_close(NULL) == KCP_EINVAL, "listener_close on NULL");
-    check(kcp_listener_stats(NULL, &es) == KCP_EINVAL, "listener_stats on NULL");
+    check(kcp_listener_get_stats(NULL, &es, sizeof(struct kcp_listener_stats)) == KCP_EINVAL, "listener_stats on NULL");
     check(kcp_listener_poll(NULL, 0, &ev) == KCP_EINVAL, "listener_poll on NULL");
     check(kcp_listener_event_fd(NULL) == KCP_EINVAL, "listener_event_fd on NULL");
     kcp_listener_free(NULL);
 
     check(kcp_session_send(NULL, buf, 1, 0) == KCP_EINVAL, "send on NULL");
     check(kcp_session_recv(NULL, buf, sizeof buf, 0) == KCP_EINVAL, "recv on NULL");
-    check(kcp_session_peeksize(NULL) == KCP_EINVAL, "peeksize on NULL");
+    check(kcp_session_peek_size(NULL) == KCP_EINVAL, "peeksize on NULL");
     check(kcp_session_close(NULL) == KCP_EINVAL, "session_close on NULL");
-    check(kcp_session_stats(NULL, &cs) == KCP_EINVAL, "session_stats on NULL");
+    check(kcp_session_get_stats(NULL, &cs, sizeof(struct kcp_session_stats)) == KCP_EINVAL, "session_stats on NULL");
     check(kcp_session_remote_addr(NULL, addr, sizeof addr) == KCP_EINVAL, "remote_addr on NULL");
     check(kcp_session_local_addr(NULL, addr, sizeof addr) == KCP_EINVAL, "local_addr on NULL");
     check(kcp_session_conv(NULL, &conv) == KCP_EINVAL, "conv on NULL");
@@ -135,13 +135,13 @@ static void echo_and_small_buffers(kcp_config *cfg) {
     kcp_session_remote_addr(server, remote, sizeof remote);
     check(strcmp(strrchr(local, ':'), strrchr(remote, ':')) == 0, "server sees the client's port (%s, %s)",
           local, remote);
-    struct kcp_conn_stats cs;
-    rc = kcp_session_stats(client, &cs);
-    check(rc == KCP_OK && cs.bytes_sent == cs.bytes_received && cs.bytes_sent > 0,
+    struct kcp_session_stats cs;
+    rc = kcp_session_get_stats(client, &cs, sizeof cs);
+    check(rc == (int)sizeof cs && cs.bytes_sent == cs.bytes_received && cs.bytes_sent > 0,
           "client stats: %llu bytes each way", (unsigned long long)cs.bytes_sent);
-    check(kcp_session_stats(server, &cs) == KCP_OK && cs.fec_parity_shards > 0, "server sent parity shards");
-    struct kcp_endpoint_stats es;
-    check(kcp_listener_stats(l, &es) == KCP_OK && es.accepted == 1 && es.crypt_errors == 0, "listener stats");
+    check(kcp_session_get_stats(server, &cs, sizeof(struct kcp_session_stats)) > 0 && cs.fec_parity_shards > 0, "server sent parity shards");
+    struct kcp_listener_stats es;
+    check(kcp_listener_get_stats(l, &es, sizeof(struct kcp_listener_stats)) > 0 && es.accepted == 1 && es.crypt_errors == 0, "listener stats");
 
     /* More than the wire's 255 fragments; a buffer too small keeps the message. */
     size_t huge_len = 400000;
@@ -153,7 +153,7 @@ static void echo_and_small_buffers(kcp_config *cfg) {
     memset(small, 0xaa, sizeof small);
     check(kcp_session_recv(server, small, sizeof small, WAIT) == KCP_ENOBUFS && small[0] == 0xaa,
           "recv into 100 bytes -> KCP_ENOBUFS, nothing written");
-    check(kcp_session_peeksize(server) == (intptr_t)sizeof msg, "peeksize says 4000");
+    check(kcp_session_peek_size(server) == (intptr_t)sizeof msg, "peeksize says 4000");
     check(kcp_session_recv(server, buf, sizeof buf, 0) == (intptr_t)sizeof msg, "a big buffer gets it");
 
     /* Close: use after close is KCP_ECLOSED. */

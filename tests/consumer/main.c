@@ -23,9 +23,8 @@ int main(void) {
         return 1;
     }
     printf("kcp %s (%d)\n", kcp_version_string(), kcp_version());
-    engines[0] = kcp_arq_new(7, deliver, &engines[1]);
-    engines[1] = kcp_arq_new(7, deliver, &engines[0]);
-    if (!engines[0] || !engines[1]) return 1;
+    if (kcp_arq_create(7, deliver, &engines[1], &engines[0]) != KCP_OK) return 1;
+    if (kcp_arq_create(7, deliver, &engines[0], &engines[1]) != KCP_OK) return 1;
     const char *hello = "hello from an installed libkcp";
     if (kcp_arq_send(engines[0], (const uint8_t *)hello, strlen(hello)) < 0) return 1;
     uint8_t got[64];

@@ -28,6 +28,9 @@ static void sessions() {
     check(peer.conv() == client.conv(), "one conversation");
     peer.send(kcp::bytes(buf.data(), n));
     check(client.recv(buf, 5000) == 5, "and echoes it back");
+    struct kcp_session_stats st = client.stats();
+    check(st.bytes_sent == 5 && st.bytes_received == 5 && st.rto_ms > 0, "session stats: bytes and gauges");
+    check(server.stats().accepted == 1, "listener stats: one session accepted");
     kcp::session moved = std::move(client);  // the moved-from handle owns nothing
     check(bool(moved) && !client, "a session moves");
     bool timed_out = false;
@@ -77,6 +80,7 @@ static void arq_pair() {
         got = b->recv();
     }
     check(got && got->size() == message.size(), "two ARQs move a 5000-byte message");
+    check(a->stats().out_segments >= 4 && static_cast<uint64_t>(a->wait_snd()) == a->stats().wait_snd, "arq stats");
     bool thrown = false;
     kcp::arq c(2, [](kcp::bytes) { throw std::runtime_error("transport down"); });
     c.send(std::string_view("x"));
@@ -104,6 +108,7 @@ static void conn_pair() {
     }
     check(got && *got == 26 && std::memcmp(buf.data(), "through the cipher and FEC", 26) == 0,
           "two conns (aes, FEC 10/3) move a message");
+    check(a.stats().bytes_sent == 26 && a.stats().out_packets > 0 && b.stats().bytes_received == 26, "conn stats");
     kcp::config other;
     other.set("crypt", "aes").set("key", "another").set("datashard", "10").set("parityshard", "3");
     kcp::conn c(other, 5);

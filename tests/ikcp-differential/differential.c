@@ -823,7 +823,7 @@ static void do_recv(Run *r, int e) {
         return;
     }
     for (;;) {
-        intptr_t pa = kcp_arq_peeksize(a);
+        intptr_t pa = kcp_arq_peek_size(a);
         int pb = ikcp_peeksize(b);
         /* ikcp_peeksize returns -1 both when empty and when incomplete. */
         intptr_t pa_norm = pa < 0 ? -1 : pa;
@@ -846,7 +846,7 @@ static void do_recv(Run *r, int e) {
 static void compare_state(Run *r, int e) {
     kcp_arq *a = r->w[OURS].end[e].ours;
     ikcpcb *b = r->w[REF].end[e].ref;
-    int wa = kcp_arq_waitsnd(a), wb = ikcp_waitsnd(b);
+    int wa = kcp_arq_wait_snd(a), wb = ikcp_waitsnd(b);
     int da = kcp_arq_is_dead(a), db = b->state == (IUINT32)-1;
     if (wa != wb || da != db) {
         char what[128];
@@ -924,7 +924,7 @@ static uint32_t message_size(Run *r, int e) {
 
 static bool idle(Run *r) {
     for (int e = 0; e < 2; e++) {
-        if (kcp_arq_waitsnd(r->w[OURS].end[e].ours) != 0) return false;
+        if (kcp_arq_wait_snd(r->w[OURS].end[e].ours) != 0) return false;
         if (r->w[REF].end[e].ref->nrcv_que != 0 || r->w[REF].end[e].ref->nrcv_buf != 0) return false;
         if (r->w[OURS].link[e].n != 0 || r->held[e].n != 0) return false;
     }
@@ -968,7 +968,7 @@ static Outcome run_config(const Config *cfg, bool check_every_step, bool trace, 
         for (int e = 0; e < 2; e++) {
             Engine *en = &r->w[k].end[e];
             if (k == OURS) {
-                en->ours = kcp_arq_new(cfg->conv, ours_output, en);
+                if (kcp_arq_create(cfg->conv, ours_output, en, &en->ours) != KCP_OK) en->ours = NULL;
             } else {
                 en->ref = ikcp_create(cfg->conv, en);
                 ikcp_setoutput(en->ref, ref_output);

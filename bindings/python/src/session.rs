@@ -123,7 +123,8 @@ pub fn drain_events<'py>(
     Ok(out)
 }
 
-/// kcp-go's SNMP-style counters as a dict.
+/// kcp-go's SNMP-style counters, then the path's gauges (`srtt_ms`,
+/// `rttvar_ms`, `rto_ms`, `cwnd`, `remote_window`, `wait_snd`), as a dict.
 pub fn conn_stats<'py>(py: Python<'py>, s: &ConnStats) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     for (k, v) in [
@@ -148,6 +149,12 @@ pub fn conn_stats<'py>(py: Python<'py>, s: &ConnStats) -> PyResult<Bound<'py, Py
         ("checksum_errors", s.checksum_errors),
         ("in_errors", s.in_errors),
         ("kcp_in_errors", s.kcp_in_errors),
+        ("srtt_ms", s.srtt_ms.into()),
+        ("rttvar_ms", s.rttvar_ms.into()),
+        ("rto_ms", s.rto_ms.into()),
+        ("cwnd", s.cwnd.into()),
+        ("remote_window", s.remote_window.into()),
+        ("wait_snd", s.wait_snd.into()),
     ] {
         d.set_item(k, v)?;
     }

@@ -292,9 +292,18 @@ impl Conn {
         self.arq.peek_size().ok()
     }
 
-    /// The counters.
+    /// The counters, with the path's gauges (RTT, windows) as of now.
     pub fn stats(&self) -> ConnStats {
-        self.stats
+        let rtt = self.arq.rtt();
+        ConnStats {
+            srtt_ms: rtt.srtt(),
+            rttvar_ms: rtt.rttvar(),
+            rto_ms: rtt.rto(),
+            cwnd: self.arq.cwnd(),
+            remote_window: u32::from(self.arq.remote_window()),
+            wait_snd: u32::try_from(self.arq.wait_snd()).unwrap_or(u32::MAX),
+            ..self.stats
+        }
     }
 
     fn sync_arq_stats(&mut self) {
