@@ -1,6 +1,7 @@
 # Builds and installs the C library: a thin layer over cargo.
 #
 #   make                      cargo build --release -p kcp-ffi
+#   make kcpcat               build/kcpcat, the netcat-like CLI (examples-c/kcpcat.c)
 #   make install PREFIX=/usr/local [DESTDIR=...]
 #   make uninstall PREFIX=/usr/local [DESTDIR=...]
 #
@@ -25,8 +26,14 @@ INSTALLED := \
 	$(LIBDIR)/libkcp.a $(INCLUDEDIR)/kcp.h $(LIBDIR)/pkgconfig/kcp.pc \
 	$(LIBDIR)/cmake/kcp/kcpConfig.cmake $(LIBDIR)/cmake/kcp/kcpConfigVersion.cmake
 
-.PHONY: all install uninstall FORCE
+.PHONY: all install uninstall kcpcat FORCE
 all: $(BUILT)
+
+CC ?= cc
+kcpcat: all
+	mkdir -p build
+	$(CC) -std=c11 -O2 -Wall -Wextra -Iinclude examples-c/kcpcat.c target/release/libkcp.a \
+		-lpthread -ldl -lm -o build/kcpcat
 
 $(BUILT): FORCE
 	$(CARGO) build --release -p kcp-ffi

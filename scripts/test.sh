@@ -10,6 +10,8 @@
 #          valgrind; the C demo must print the Rust benchmark's numbers;
 #          the differential test against the real ikcp, whose source it
 #          downloads from PyPI once into build/ikcp)
+#   kcpcat: scripts/test-kcpcat.sh (the CLI under ASan+UBSan: against
+#          itself, through 10% loss, and against kcp-go both ways)
 #   install: scripts/test-install.sh (make install into a scratch prefix,
 #          a consumer via pkg-config and CMake, make uninstall)
 #   Python: scripts/test-python.sh (pip wheel ./python, installed into a
@@ -75,6 +77,10 @@ step "C tests"
 scripts/test-c.sh 2>&1 | tee build/c-tests.log
 c_passed=$(sed -n 's/^\([0-9]*\) passed, 0 failed$/\1/p' build/c-tests.log | awk '{s+=$1} END {print s+0}')
 
+step "kcpcat: the CLI against itself, through loss, and against kcp-go"
+scripts/test-kcpcat.sh 2>&1 | tee build/kcpcat-tests.log
+kcpcat_passed=$(sed -n 's/^\([0-9]*\) passed, 0 failed$/\1/p' build/kcpcat-tests.log | tail -n 1)
+
 step "install: make install, a consumer via pkg-config and CMake, make uninstall"
 scripts/test-install.sh 2>&1 | tee build/install-tests.log
 install_passed=$(sed -n 's/^\([0-9]*\) passed, 0 failed$/\1/p' build/install-tests.log | tail -n 1)
@@ -83,6 +89,6 @@ step "Python tests"
 scripts/test-python.sh 2>&1 | tee build/python-tests-all.log
 py_passed=$(sed -n 's/^\([0-9]*\) passed in .*/\1/p' build/python-tests.log | tail -n 1)
 
-printf '\nrust: %s passed; C: %s checks passed (plain, ASan+UBSan, valgrind); kcp-go harness self-test: %s; install: %s; Python: %s\n' \
-    "$rust_passed" "$c_passed" "$kcpgo_passed" "$install_passed" "$py_passed"
-printf '%s passed, 0 failed\n' "$((rust_passed + c_passed + kcpgo_passed + install_passed + py_passed))"
+printf '\nrust: %s passed; C: %s checks passed (plain, ASan+UBSan, valgrind); kcp-go harness self-test: %s; kcpcat: %s; install: %s; Python: %s\n' \
+    "$rust_passed" "$c_passed" "$kcpgo_passed" "$kcpcat_passed" "$install_passed" "$py_passed"
+printf '%s passed, 0 failed\n' "$((rust_passed + c_passed + kcpgo_passed + kcpcat_passed + install_passed + py_passed))"
