@@ -2,8 +2,9 @@
 # Runs every test of the project. Works on a fresh Debian machine with the
 # Rust toolchain: it installs what the tests need (gcc, valgrind, python3).
 #
-#   Rust:  cargo fmt --check, cargo clippy -D warnings, unit + property +
-#          header-staleness tests (cargo nextest, or cargo test without it)
+#   Rust:  cargo fmt --check, cargo clippy -D warnings, cargo doc -p
+#          kcp-core -D warnings, unit + property + header-staleness tests
+#          and doctests (cargo nextest, or cargo test without it)
 #   kcp-go: scripts/kcpgo.sh installs Debian's kcp-go and builds the
 #          harness the interop tests drive (they fail without it)
 #   C:     scripts/test-c.sh (C API tests plain, under ASan+UBSan and
@@ -56,6 +57,9 @@ cargo fmt --all -- --check
 
 step "cargo clippy --all-targets -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
+
+step "cargo doc -p kcp-core: the Rust API's docs build without a warning"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p kcp-core
 
 step "Rust tests (unit, property, header staleness, FFI)"
 # The property tests explore the same cases on every run (set another seed

@@ -14,9 +14,9 @@
 //! - `recovery`: from the first transmission to the one that got through;
 //! - `head_of_line`: received, but held behind an earlier missing message.
 
-use kcp_core::arq::segment::{segments, Command};
-use kcp_core::arq::{Arq, Recovery};
 use kcp_core::sim::{Link, LinkConfig};
+use kcp_core::wire::{segments, Command};
+use kcp_core::{Arq, Recovery};
 
 /// Engine settings for one run, ikcp `nodelay` style.
 #[derive(Debug, Clone, Copy)]

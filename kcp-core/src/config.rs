@@ -7,7 +7,7 @@
 //! `interval`, `resend` and `nc` with kcptun's values; keys set after it
 //! override it.
 
-use crate::arq::{Arq, ArqError, Recovery};
+use crate::arq::{Arq, Recovery, SettingError};
 
 /// Packet protection, by kcp-go's names, plus our secure profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -110,6 +110,21 @@ idle_timeout, max_sessions, sessions_per_addr, backlog, linger, reuseport, liste
 handshake_rate";
 
 /// Settings for one connection (or every connection of a listener).
+///
+/// The keys and values are those of the C API's `kcp_config_set`; a bad
+/// one is refused with a message that names it and what it accepts.
+///
+/// ```
+/// use kcp_core::Config;
+///
+/// let mut config = Config::default(); // fast3 timers, windows 256, no crypto
+/// config.set("mode", "fast2")?;
+/// config.set("crypt", "salsa20")?;
+/// config.set("key", "it's a secret")?; // kcptun's pbkdf2 derivation
+/// let refused = config.set("sndwnd", "0").unwrap_err();
+/// assert!(refused.to_string().contains("sndwnd"));
+/// # Ok::<(), kcp_core::ConfigError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// ikcp `nodelay`: 0, 1 or 2.
@@ -163,10 +178,10 @@ pub struct Config {
     /// window (a WASK segment; every KCP peer, kcp-go included, answers
     /// with WINS), so a quiet but live peer does not hit `idle_timeout`,
     /// and NAT mappings stay open. 0 = off: idle sessions send nothing.
-    /// Default [`KEEPALIVE_DEFAULT`].
+    /// Default 10 (`KEEPALIVE_DEFAULT`).
     pub keepalive: u32,
     /// Close a session silent for this many seconds (0 = never). Default
-    /// [`IDLE_TIMEOUT_DEFAULT`]: a peer that vanished (or a stranger that
+    /// 60 (`IDLE_TIMEOUT_DEFAULT`): a peer that vanished (or a stranger that
     /// sent one datagram) stops holding a session.
     pub idle_timeout: u32,
     /// Most sessions one listener holds.
@@ -357,7 +372,7 @@ impl Config {
 
     /// Applies the ARQ settings (everything but the MTU, which depends on
     /// the headers the lower layers reserve) to an engine.
-    pub fn apply_to(&self, arq: &mut Arq) -> Result<(), ArqError> {
+    pub fn apply_to(&self, arq: &mut Arq) -> Result<(), SettingError> {
         arq.set_window(self.sndwnd, self.rcvwnd)?;
         arq.set_nodelay(
             Some(self.nodelay),

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 mod common;
 
 use common::rss_kib;
-use kcp_core::config::Config;
-use kcp_core::runtime::Listener;
+use kcp_core::Config;
+use kcp_core::Listener;
 
 const PORTS: u32 = 4096;
 const IDLE_TIMEOUT_S: u64 = 2;

@@ -8,8 +8,8 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use kcp_core::config::Config;
-use kcp_core::conn::Conn;
+use kcp_core::Config;
+use kcp_core::Conn;
 
 const CIPHERS: [&str; 6] = ["null", "none", "salsa20", "aes", "aes-128", "aes-192"];
 const KEY: &str = "it's a secret";

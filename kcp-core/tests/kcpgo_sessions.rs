@@ -13,8 +13,8 @@ use std::path::PathBuf;
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use kcp_core::config::Config;
-use kcp_core::runtime::{Listener, Session};
+use kcp_core::Config;
+use kcp_core::{Listener, Session};
 
 /// The longest any one call may block. Generous: the suite runs these
 /// debug builds two at a time on two cores, beside kcp-go and the proxy,
@@ -287,7 +287,7 @@ fn serve_until_exit(listener: &Listener, go: &mut Proc, app: &str) -> Session {
                     s.send(&received.to_le_bytes(), WAIT).unwrap();
                 }
             }
-            Err(kcp_core::runtime::Error::TimedOut) => {
+            Err(kcp_core::Error::TimedOut) => {
                 if go.child.try_wait().unwrap().is_some() {
                     break;
                 }

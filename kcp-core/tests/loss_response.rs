@@ -4,8 +4,8 @@
 //! control on or off (`nc`), while random loss with `nc` must not shrink
 //! the window.
 
-use kcp_core::arq::{Arq, Recovery};
 use kcp_core::sim::{Bottleneck, Link, LinkConfig, Pair};
+use kcp_core::{Arq, Recovery};
 
 const MESSAGE: usize = 1300;
 

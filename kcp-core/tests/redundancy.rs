@@ -6,9 +6,9 @@
 
 use std::collections::HashMap;
 
-use kcp_core::arq::segment::{segments, Command};
-use kcp_core::arq::{Arq, Recovery};
 use kcp_core::sim::{Link, LinkConfig};
+use kcp_core::wire::{segments, Command};
+use kcp_core::{Arq, Recovery};
 
 /// Echoes measured per run.
 const ECHOES: usize = 500;

@@ -4,9 +4,9 @@
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};
 
-use kcp_core::config::Config;
 use kcp_core::endpoint::SessionError;
-use kcp_core::runtime::{shutdown, CloseReason, Error, Event, Listener, Session};
+use kcp_core::Config;
+use kcp_core::{shutdown, CloseReason, Error, Event, Listener, Session};
 
 const WAIT: Option<Duration> = Some(Duration::from_secs(10));
 

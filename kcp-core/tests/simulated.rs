@@ -2,8 +2,8 @@
 //! conditions, engine settings and seeds, every message arrives exactly once,
 //! intact and in order (message mode), or as the exact byte stream (stream mode).
 
-use kcp_core::arq::{Arq, Recovery};
 use kcp_core::sim::{Link, LinkConfig, Pair};
+use kcp_core::{Arq, Recovery};
 use proptest::prelude::*;
 
 #[derive(Debug, Clone)]

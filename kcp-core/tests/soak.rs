@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 mod common;
 
 use common::rss_kib;
-use kcp_core::config::Config;
-use kcp_core::runtime::{Listener, Session};
+use kcp_core::Config;
+use kcp_core::{Listener, Session};
 
 const WAIT: Option<Duration> = Some(Duration::from_secs(30));
 

@@ -10,7 +10,7 @@
 use std::cell::Cell;
 use std::ffi::{c_int, c_void};
 
-use kcp_core::arq::{Arq, Recovery};
+use kcp_core::{Arq, Recovery};
 
 use crate::buffers::{bytes, bytes_mut};
 use crate::error::{arq_fail, fail, KCP_EBUSY, KCP_EINVAL, KCP_EMSGSIZE, KCP_OK};
@@ -33,7 +33,7 @@ pub const KCP_RECOVERY_IMPROVED: c_int = 1;
 /// Largest budget kcp_arq_set_redundancy (and the `redundancy` key)
 /// accepts, in percent: three copies of every segment.
 pub const KCP_REDUNDANCY_MAX: u32 = 300;
-const _: () = assert!(KCP_REDUNDANCY_MAX == kcp_core::arq::REDUNDANCY_MAX);
+const _: () = assert!(KCP_REDUNDANCY_MAX == kcp_core::REDUNDANCY_MAX);
 
 /// Receives every datagram a kcp_arq handle emits, from inside
 /// kcp_arq_update or kcp_arq_flush.

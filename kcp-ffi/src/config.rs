@@ -1,11 +1,11 @@
 //! `kcp_config_*`: settings by string key (kcptun's names), so the ABI
 //! survives new options. The keys and their ranges are those of
-//! [`kcp_core::config::Config::set`].
+//! [`kcp_core::Config::set`].
 
 use std::ffi::{c_char, c_int};
 use std::ptr;
 
-use kcp_core::config::Config;
+use kcp_core::Config;
 
 use crate::args::text;
 use crate::error::{fail, KCP_EINVAL, KCP_OK};

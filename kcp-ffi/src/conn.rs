@@ -5,8 +5,8 @@
 use std::collections::VecDeque;
 use std::ffi::c_int;
 
-use kcp_core::config::Config;
-use kcp_core::conn::{Conn, ConnError};
+use kcp_core::Config;
+use kcp_core::{Conn, ConnError};
 
 use crate::buffers::{bytes, bytes_mut};
 use crate::config::kcp_config;
@@ -253,7 +253,7 @@ pub unsafe extern "C" fn kcp_conn_send(conn: *mut kcp_conn, buf: *const u8, len:
         if c_int::try_from(len).is_err() {
             return Err(fail(KCP_EMSGSIZE, format!("len {len} exceeds INT_MAX")));
         }
-        h.conn.send(data).map_err(conn_fail)?;
+        h.conn.send(data).map_err(|e| conn_fail(e.into()))?;
         // len <= INT_MAX
         Ok(len as isize)
     })
@@ -276,7 +276,7 @@ pub unsafe extern "C" fn kcp_conn_recv(conn: *mut kcp_conn, buf: *mut u8, cap: s
         let h = unsafe { handle(conn) }?;
         // SAFETY: forwarded caller contract.
         let out = unsafe { bytes_mut(buf, cap) }?;
-        let n = h.conn.recv(out).map_err(conn_fail)?;
+        let n = h.conn.recv(out).map_err(|e| conn_fail(e.into()))?;
         Ok(n as isize)
     })
 }

@@ -6,11 +6,11 @@
 use std::cell::RefCell;
 use std::ffi::{c_char, c_int, CStr, CString};
 
-use kcp_core::conn::ConnError;
 use kcp_core::crypt::CryptError;
 use kcp_core::endpoint::{CloseReason, EndpointError, SessionError};
-use kcp_core::runtime::Error as RuntimeError;
-use kcp_core::ArqError;
+use kcp_core::ConnError;
+use kcp_core::Error as RuntimeError;
+use kcp_core::{ArqError, RecvError, SendError};
 
 /// Success.
 pub const KCP_OK: c_int = 0;
@@ -57,26 +57,21 @@ pub(crate) fn fail(code: c_int, message: impl std::fmt::Display) -> c_int {
 }
 
 /// Records an engine error (its `Display` text) and returns its code.
-pub(crate) fn arq_fail(error: ArqError) -> c_int {
+pub(crate) fn arq_fail(error: impl Into<ArqError>) -> c_int {
+    let error = error.into();
     fail(arq_error_code(&error), error)
 }
 
 /// The code of an engine error.
 pub(crate) fn arq_error_code(error: &ArqError) -> c_int {
     match error {
-        ArqError::Truncated { .. }
-        | ArqError::ConvMismatch { .. }
-        | ArqError::BadLength { .. }
-        | ArqError::UnknownCommand { .. }
-        | ArqError::FragmentsExceedWindow { .. } => KCP_EPROTO,
-        ArqError::MessageTooLarge { .. } => KCP_EMSGSIZE,
-        ArqError::WouldBlock => KCP_EAGAIN,
-        ArqError::BufferTooSmall { .. } => KCP_ENOBUFS,
+        ArqError::Input(_) => KCP_EPROTO,
+        ArqError::Send(SendError::MessageTooLarge { .. }) => KCP_EMSGSIZE,
+        ArqError::Recv(RecvError::WouldBlock) => KCP_EAGAIN,
+        ArqError::Recv(RecvError::BufferTooSmall { .. }) => KCP_ENOBUFS,
         // A setting changed too late is a bad argument for the state the
         // handle is in.
-        ArqError::OutOfRange { .. }
-        | ArqError::AlreadyStarted
-        | ArqError::SegmentsTooLarge { .. } => KCP_EINVAL,
+        ArqError::Setting(_) => KCP_EINVAL,
     }
 }
 
@@ -198,6 +193,7 @@ pub(crate) fn last_error_text() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kcp_core::{InputError, SettingError};
 
     /// The detail message, as a Rust string.
     #[test]
@@ -226,7 +222,7 @@ mod tests {
 
     #[test]
     fn session_errors_map_to_their_codes() {
-        use kcp_core::runtime::CloseReason;
+        use kcp_core::CloseReason;
         let io = std::io::Error::from(std::io::ErrorKind::AddrInUse);
         let cases = [
             (RuntimeError::Io(io), KCP_EIO),
@@ -242,11 +238,14 @@ mod tests {
                 KCP_ECLOSED,
             ),
             (
-                SessionError::Conn(ConnError::Arq(ArqError::MessageTooLarge {
-                    len: 1,
-                    fragments: 300,
-                    limit: 128,
-                }))
+                SessionError::Conn(
+                    SendError::MessageTooLarge {
+                        len: 1,
+                        fragments: 300,
+                        limit: 128,
+                    }
+                    .into(),
+                )
                 .into(),
                 KCP_EMSGSIZE,
             ),
@@ -255,10 +254,13 @@ mod tests {
                 KCP_EMSGSIZE,
             ),
             (
-                SessionError::Conn(ConnError::Arq(ArqError::BufferTooSmall {
-                    needed: 8,
-                    capacity: 4,
-                }))
+                SessionError::Conn(
+                    RecvError::BufferTooSmall {
+                        needed: 8,
+                        capacity: 4,
+                    }
+                    .into(),
+                )
                 .into(),
                 KCP_ENOBUFS,
             ),
@@ -283,63 +285,52 @@ mod tests {
 
     #[test]
     fn engine_errors_map_to_their_codes() {
+        let input = |e: InputError| (ArqError::from(e), KCP_EPROTO);
+        let setting = |e: SettingError| (ArqError::from(e), KCP_EINVAL);
         let cases = [
-            (ArqError::Truncated { len: 3 }, KCP_EPROTO),
+            input(InputError::Truncated { len: 3 }),
+            input(InputError::ConvMismatch {
+                expected: 1,
+                got: 2,
+            }),
+            input(InputError::BadLength {
+                len: 9,
+                remaining: 1,
+            }),
+            input(InputError::UnknownCommand { cmd: 7 }),
+            input(InputError::FragmentsExceedWindow {
+                fragments: 300,
+                window: 128,
+            }),
             (
-                ArqError::ConvMismatch {
-                    expected: 1,
-                    got: 2,
-                },
-                KCP_EPROTO,
-            ),
-            (
-                ArqError::BadLength {
-                    len: 9,
-                    remaining: 1,
-                },
-                KCP_EPROTO,
-            ),
-            (ArqError::UnknownCommand { cmd: 7 }, KCP_EPROTO),
-            (
-                ArqError::FragmentsExceedWindow {
-                    fragments: 300,
-                    window: 128,
-                },
-                KCP_EPROTO,
-            ),
-            (
-                ArqError::MessageTooLarge {
+                SendError::MessageTooLarge {
                     len: 1,
                     fragments: 2,
                     limit: 1,
-                },
+                }
+                .into(),
                 KCP_EMSGSIZE,
             ),
-            (ArqError::WouldBlock, KCP_EAGAIN),
+            (RecvError::WouldBlock.into(), KCP_EAGAIN),
             (
-                ArqError::BufferTooSmall {
+                RecvError::BufferTooSmall {
                     needed: 8,
                     capacity: 4,
-                },
+                }
+                .into(),
                 KCP_ENOBUFS,
             ),
-            (
-                ArqError::OutOfRange {
-                    what: "mtu",
-                    min: 50,
-                    max: 9,
-                    got: 1,
-                },
-                KCP_EINVAL,
-            ),
-            (ArqError::AlreadyStarted, KCP_EINVAL),
-            (
-                ArqError::SegmentsTooLarge {
-                    largest: 1000,
-                    mss: 576,
-                },
-                KCP_EINVAL,
-            ),
+            setting(SettingError::OutOfRange {
+                what: "mtu",
+                min: 50,
+                max: 9,
+                got: 1,
+            }),
+            setting(SettingError::AlreadyStarted),
+            setting(SettingError::SegmentsTooLarge {
+                largest: 1000,
+                mss: 576,
+            }),
         ];
         for (error, code) in cases {
             assert_eq!(arq_fail(error), code);

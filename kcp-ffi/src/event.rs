@@ -6,7 +6,7 @@ use std::ffi::{c_int, c_void};
 use std::ptr;
 use std::time::{Duration, Instant};
 
-use kcp_core::runtime::{CloseReason, Error as RuntimeError, Event, Session, Tags};
+use kcp_core::{CloseReason, Error as RuntimeError, Event, Session, Tags};
 
 use crate::error::runtime_fail;
 use crate::session::kcp_session;

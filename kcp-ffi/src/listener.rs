@@ -4,7 +4,7 @@
 use std::ffi::{c_char, c_int};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use kcp_core::runtime::{EndpointStats, Listener};
+use kcp_core::{EndpointStats, Listener};
 
 use crate::args::{text, timeout, write_addr};
 use crate::config::kcp_config;

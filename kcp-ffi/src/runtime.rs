@@ -3,7 +3,7 @@
 
 use std::ffi::c_int;
 
-use kcp_core::runtime::{set_io_threads, shutdown};
+use kcp_core::{set_io_threads, shutdown};
 
 use crate::error::{fail, runtime_fail, KCP_EINVAL, KCP_OK};
 use crate::guard::{code, guard};

@@ -3,7 +3,7 @@
 //! connected from a listener.
 
 use kcp_core::endpoint::SessionError;
-use kcp_core::runtime::{CloseReason, Error as RuntimeError, Session, Tags};
+use kcp_core::{CloseReason, Error as RuntimeError, Session, Tags};
 use std::ffi::{c_char, c_int, c_void};
 use std::ptr;
 

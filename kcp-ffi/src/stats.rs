@@ -3,7 +3,7 @@
 //! older `struct kcp_conn_stats`, so the deprecated getters fill that
 //! struct with a prefix of this one.
 
-use kcp_core::conn::ConnStats;
+use kcp_core::ConnStats;
 
 /// A session's counters (kcp-go's SNMP names in brackets), then gauges of
 /// its path. Filled by kcp_session_get_stats and kcp_conn_get_stats; plain

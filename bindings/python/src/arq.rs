@@ -3,7 +3,7 @@
 
 use std::sync::{Mutex, MutexGuard};
 
-use kcp_core::arq::{Arq as CoreArq, ArqError};
+use kcp_core::{Arq as CoreArq, ArqError, RecvError};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
@@ -20,11 +20,12 @@ pub struct Arq {
     output: Py<PyAny>,
 }
 
-fn arq_error(py: Python<'_>, e: ArqError) -> PyErr {
+fn arq_error(py: Python<'_>, e: impl Into<ArqError>) -> PyErr {
+    let e = e.into();
     let message = e.to_string();
     match e {
-        ArqError::MessageTooLarge { .. } => raise(py, "MessageTooLarge", message),
-        ArqError::WouldBlock => raise(py, "KcpError", message),
+        ArqError::Send(_) => raise(py, "MessageTooLarge", message),
+        ArqError::Recv(RecvError::WouldBlock) => raise(py, "KcpError", message),
         _ => PyValueError::new_err(message),
     }
 }

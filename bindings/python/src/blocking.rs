@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use kcp_core::endpoint::SessionError;
-use kcp_core::runtime::Error;
+use kcp_core::Error;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 

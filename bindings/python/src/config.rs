@@ -1,7 +1,7 @@
 //! `Config(**settings)`: the same keys, values and checks as C's
 //! `kcp_config_set`.
 
-use kcp_core::config::Config as CoreConfig;
+use kcp_core::Config as CoreConfig;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyString};
@@ -59,7 +59,7 @@ impl Config {
     /// Whether `crypt` is `secure` (dialing then waits for a handshake).
     #[getter]
     fn _is_secure(&self) -> bool {
-        self.inner.crypt == kcp_core::config::CryptName::Secure
+        self.inner.crypt == kcp_core::CryptName::Secure
     }
 
     fn __repr__(&self) -> String {

@@ -3,7 +3,7 @@
 
 use std::sync::{Mutex, MutexGuard};
 
-use kcp_core::conn::{Conn as CoreConn, ConnError};
+use kcp_core::{Conn as CoreConn, ConnError};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
@@ -29,13 +29,12 @@ struct State {
     scratch: Vec<u8>,
 }
 
-fn conn_error(py: Python<'_>, e: ConnError) -> PyErr {
+fn conn_error(py: Python<'_>, e: impl Into<ConnError>) -> PyErr {
+    let e = e.into();
     let message = e.to_string();
     match e {
         ConnError::Crypt(_) => raise(py, "AuthError", message),
-        ConnError::Arq(kcp_core::ArqError::MessageTooLarge { .. }) => {
-            raise(py, "MessageTooLarge", message)
-        }
+        ConnError::Arq(kcp_core::ArqError::Send(_)) => raise(py, "MessageTooLarge", message),
         _ => PyValueError::new_err(message),
     }
 }

@@ -4,7 +4,7 @@
 //! failures `OSError` with the system's errno.
 
 use kcp_core::endpoint::{CloseReason, EndpointError, SessionError};
-use kcp_core::runtime::Error;
+use kcp_core::Error;
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyType;

@@ -1,7 +1,7 @@
 //! `Listener`: one UDP socket serving many sessions.
 
-use kcp_core::runtime::Listener as CoreListener;
-use kcp_core::secure::SecureStats;
+use kcp_core::Listener as CoreListener;
+use kcp_core::SecureStats;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
@@ -36,7 +36,7 @@ pub fn listen(py: Python<'_>, addr: &str, config: Option<&Config>) -> PyResult<L
 pub fn dial(py: Python<'_>, addr: &str, config: Option<&Config>) -> PyResult<Session> {
     let config = config.cloned().unwrap_or_default();
     let inner = py
-        .detach(|| kcp_core::runtime::Session::dial(addr, &config.inner))
+        .detach(|| kcp_core::Session::dial(addr, &config.inner))
         .map_err(|e| to_py(py, e))?;
     Ok(Session::wrap(inner))
 }

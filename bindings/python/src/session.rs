@@ -5,8 +5,8 @@ use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use kcp_core::conn::ConnStats;
-use kcp_core::runtime::{Error, Event, Session as CoreSession};
+use kcp_core::ConnStats;
+use kcp_core::{Error, Event, Session as CoreSession};
 use pyo3::exceptions::{PyTimeoutError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyTuple};

@@ -11,8 +11,8 @@
 use std::time::{Duration, Instant};
 
 use kcp_bench::json::{array, Object};
-use kcp_core::arq::segment::{segments, HEADER_LEN};
-use kcp_core::arq::Arq;
+use kcp_core::wire::{segments, HEADER_LEN};
+use kcp_core::Arq;
 
 fn engine() -> Arq {
     let mut arq = Arq::new(0x5eed);

@@ -15,8 +15,8 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use kcp_bench::json::Object;
-use kcp_core::config::Config;
 use kcp_core::endpoint::Endpoint;
+use kcp_core::Config;
 
 const PSK: &str = "6b63702d72732068616e647368616b652062656e63686d61726b20707369b0b1";
 

@@ -5,7 +5,7 @@
 
 use kcp_bench::echo_scenario::{self, Breakdown, Mode, FAST, NORMAL};
 use kcp_bench::json::{array, Object};
-use kcp_core::arq::Recovery;
+use kcp_core::Recovery;
 
 /// Redundancy budgets (percent) shown beside the plain improved recovery.
 const REDUNDANCY_ROWS: [u32; 3] = [50, 100, 200];

@@ -14,9 +14,9 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use kcp_bench::json::Object;
-use kcp_core::config::Config;
-use kcp_core::conn::ConnStats;
-use kcp_core::runtime::{self, Event, Listener, Session};
+use kcp_core::Config;
+use kcp_core::ConnStats;
+use kcp_core::{set_io_threads, Event, Listener, Session, SessionId};
 
 const WAIT: Option<Duration> = Some(Duration::from_secs(30));
 
@@ -507,7 +507,7 @@ fn lockstep_echo(client: &Session, ticks: &Ticks) -> Vec<f64> {
 /// echoing whatever arrives (ENet-style), until `stop`.
 fn serve_events(listener: Listener, stop: std::sync::Arc<std::sync::atomic::AtomicBool>) -> u64 {
     use std::sync::atomic::Ordering;
-    let mut sessions: HashMap<runtime::SessionId, Session> = HashMap::new();
+    let mut sessions: HashMap<SessionId, Session> = HashMap::new();
     let mut buf = vec![0u8; 65536];
     while !stop.load(Ordering::Relaxed) {
         let event = match listener.poll_event(Some(Duration::from_millis(50))) {
@@ -818,7 +818,7 @@ fn idle_clients(a: &Args) {
 
 fn main() {
     let a = parse_args();
-    if let Err(e) = runtime::set_io_threads(a.io_threads) {
+    if let Err(e) = set_io_threads(a.io_threads) {
         fail(&e.to_string());
     }
     let figures = match a.case.as_str() {

@@ -7,7 +7,7 @@
 //! the engine hold stays within the windows.
 #![no_main]
 
-use kcp_core::arq::{Arq, Recovery};
+use kcp_core::{Arq, Recovery};
 use libfuzzer_sys::fuzz_target;
 
 /// Conversation 0, so the fuzzer reaches past the conv check easily.

@@ -36,8 +36,8 @@
 
 use std::sync::OnceLock;
 
-use kcp_core::config::Config;
-use kcp_core::conn::{Conn, ConnError, ConnStats};
+use kcp_core::Config;
+use kcp_core::{Conn, ConnError, ConnStats};
 use kcp_core::crypt::{
     kcptun_key, CipherKind, CryptError, KcpGoCipher, NonceSource, PacketCrypt, HEADER_LEN, KEY_LEN,
     NONCE_LEN,
@@ -375,7 +375,7 @@ fuzz_target!(|data: &[u8]| {
                     counters.received += n as u64;
                     received.push(buf[..n].to_vec());
                 }
-                Err(ConnError::Arq(kcp_core::ArqError::WouldBlock)) => break,
+                Err(kcp_core::RecvError::WouldBlock) => break,
                 Err(e) => panic!("recv with a 64 KiB buffer: {e}"),
             }
             counters.check(&conn);

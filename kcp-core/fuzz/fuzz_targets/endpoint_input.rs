@@ -22,7 +22,7 @@
 
 use std::net::SocketAddr;
 
-use kcp_core::config::Config;
+use kcp_core::Config;
 use kcp_core::endpoint::{Endpoint, Event, SessionId, Tags};
 use libfuzzer_sys::fuzz_target;
 

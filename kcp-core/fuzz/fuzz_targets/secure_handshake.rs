@@ -20,7 +20,7 @@
 
 use std::net::SocketAddr;
 
-use kcp_core::config::Config;
+use kcp_core::Config;
 use kcp_core::endpoint::{Endpoint, SessionId};
 use libfuzzer_sys::fuzz_target;
 

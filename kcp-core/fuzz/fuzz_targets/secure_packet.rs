@@ -16,9 +16,9 @@
 
 use std::collections::HashSet;
 
-use kcp_core::secure::channel::Channel;
-use kcp_core::secure::noise::SessionKeys;
-use kcp_core::secure::wire::payload;
+use kcp_core::fuzzing::Channel;
+use kcp_core::fuzzing::SessionKeys;
+use kcp_core::fuzzing::payload;
 use libfuzzer_sys::fuzz_target;
 
 struct Sealed {

@@ -1,8 +1,11 @@
-//! What can go wrong in the ARQ engine.
+//! What can go wrong in the ARQ engine: one type per operation, so a
+//! caller matches only the cases its call can produce, and [`ArqError`]
+//! for code that handles any of them.
 
-/// Errors from [`Arq`](super::Arq). Input errors leave the engine untouched.
+/// Why [`Arq::input`](super::Arq::input) refused a datagram. A refused
+/// datagram leaves the engine untouched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum ArqError {
+pub enum InputError {
     /// The datagram (or what is left of it) is shorter than one segment header.
     #[error("datagram of {len} bytes is shorter than the 24-byte KCP segment header")]
     Truncated {
@@ -42,6 +45,11 @@ pub enum ArqError {
         /// Our receive window.
         window: usize,
     },
+}
+
+/// Why [`Arq::send`](super::Arq::send) refused a message; nothing was queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
     /// A message needs more fragments than the peer can reassemble.
     #[error("message of {len} bytes needs {fragments} fragments; at most {limit} fit (the peer's receive window, capped at 255 by the wire)")]
     MessageTooLarge {
@@ -52,6 +60,12 @@ pub enum ArqError {
         /// Fragments allowed.
         limit: usize,
     },
+}
+
+/// Why [`Arq::recv`](super::Arq::recv) or [`Arq::peek_size`](super::Arq::peek_size)
+/// returned no message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RecvError {
     /// No complete message is waiting.
     #[error("no complete message is waiting")]
     WouldBlock,
@@ -63,6 +77,13 @@ pub enum ArqError {
         /// Size of the buffer offered.
         capacity: usize,
     },
+}
+
+/// Why a setting ([`Arq::set_mtu`](super::Arq::set_mtu),
+/// [`Arq::set_window`](super::Arq::set_window), ...) was refused; nothing
+/// changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SettingError {
     /// The MTU cannot shrink below segments already queued or in flight.
     #[error("a queued segment carries {largest} bytes but the new MTU leaves room for {mss}; change the MTU before sending, or when the queue is empty")]
     SegmentsTooLarge {
@@ -86,4 +107,22 @@ pub enum ArqError {
         /// The value given.
         got: u64,
     },
+}
+
+/// Any error of [`Arq`](super::Arq), for code that handles every operation
+/// alike (the C API maps it to one code per case).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ArqError {
+    /// From [`Arq::input`](super::Arq::input).
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// From [`Arq::send`](super::Arq::send).
+    #[error(transparent)]
+    Send(#[from] SendError),
+    /// From [`Arq::recv`](super::Arq::recv) or [`Arq::peek_size`](super::Arq::peek_size).
+    #[error(transparent)]
+    Recv(#[from] RecvError),
+    /// From a setting.
+    #[error(transparent)]
+    Setting(#[from] SettingError),
 }

@@ -32,12 +32,13 @@ pub mod segment;
 use std::collections::VecDeque;
 
 use congestion::Congestion;
-pub use error::ArqError;
+pub use error::{ArqError, InputError, RecvError, SendError, SettingError};
 use packer::Packer;
 use recovery::{RackState, TailProbe};
 pub use redundancy::REDUNDANCY_MAX;
 use redundancy::{pack_copies, Redundancy};
-pub use rtt::{RttEstimator, RTO_DEFAULT, RTO_MAX, RTO_MIN, RTO_NODELAY_MIN};
+pub use rtt::RttEstimator;
+pub(crate) use rtt::{RTO_MAX, RTO_MIN, RTO_NODELAY_MIN};
 use segment::{segments, Command, SegmentHeader, HEADER_LEN};
 
 /// Default MTU (`IKCP_MTU_DEF`).
@@ -210,6 +211,24 @@ impl Segment {
 /// feed datagrams to [`input`](Self::input), and call
 /// [`update`](Self::update) at the time [`check`](Self::check) names; output
 /// datagrams are handed to the closure given to `update`/`flush`.
+///
+/// ```
+/// use kcp_core::{Arq, RecvError};
+///
+/// let (mut a, mut b) = (Arq::new(1), Arq::new(1));
+/// a.set_nodelay(Some(1), Some(10), Some(2), Some(true)); // kcptun's fast3
+/// a.send(&[7u8; 3000])?; // three fragments at the default MTU
+/// let mut wire = Vec::new();
+/// a.update(0, &mut |d: &mut [u8]| wire.push(d.to_vec()));
+/// for d in &wire {
+///     b.input(5, d)?;
+/// }
+/// let mut small = [0u8; 100];
+/// assert!(matches!(b.recv(&mut small), Err(RecvError::BufferTooSmall { needed: 3000, .. })));
+/// let mut buf = vec![0u8; b.peek_size()?];
+/// assert_eq!(b.recv(&mut buf)?, 3000);
+/// # Ok::<(), kcp_core::ArqError>(())
+/// ```
 #[derive(Debug)]
 pub struct Arq {
     conv: u32,
@@ -344,8 +363,8 @@ impl Arq {
     ///
     /// Segments already queued or in flight keep their size, so the MTU
     /// cannot shrink below what they need: that is refused with
-    /// [`ArqError::SegmentsTooLarge`] (ikcp would overflow its buffer).
-    pub fn set_mtu(&mut self, mtu: usize) -> Result<(), ArqError> {
+    /// [`SettingError::SegmentsTooLarge`] (ikcp would overflow its buffer).
+    pub fn set_mtu(&mut self, mtu: usize) -> Result<(), SettingError> {
         let min = (MTU_MIN).max(self.reserved + HEADER_LEN + 1);
         if !(min..=MTU_MAX).contains(&mtu) {
             return Err(out_of_range("mtu", min, MTU_MAX, mtu));
@@ -358,7 +377,7 @@ impl Arq {
     }
 
     /// Refuses an MSS smaller than a segment waiting to be (re)sent.
-    fn check_segments_fit(&self, mss: usize) -> Result<(), ArqError> {
+    fn check_segments_fit(&self, mss: usize) -> Result<(), SettingError> {
         let largest = self
             .snd_queue
             .iter()
@@ -367,7 +386,7 @@ impl Arq {
             .max()
             .unwrap_or(0);
         if largest > mss {
-            return Err(ArqError::SegmentsTooLarge { largest, mss });
+            return Err(SettingError::SegmentsTooLarge { largest, mss });
         }
         Ok(())
     }
@@ -385,7 +404,7 @@ impl Arq {
     /// Reserves `bytes` at the front of every output datagram for the layers
     /// below (FEC and crypto headers), so they can write in place. The
     /// closure given to `flush` receives the whole buffer, reserved bytes first.
-    pub fn set_reserved(&mut self, bytes: usize) -> Result<(), ArqError> {
+    pub fn set_reserved(&mut self, bytes: usize) -> Result<(), SettingError> {
         let max = self.mtu.saturating_sub(HEADER_LEN + 1);
         if bytes > max {
             return Err(out_of_range("reserved", 0, max, bytes));
@@ -402,7 +421,7 @@ impl Arq {
     }
 
     /// Sets the send and receive windows in segments; 0 keeps a value.
-    pub fn set_window(&mut self, snd: u32, rcv: u32) -> Result<(), ArqError> {
+    pub fn set_window(&mut self, snd: u32, rcv: u32) -> Result<(), SettingError> {
         for (what, v) in [("send window", snd), ("receive window", rcv)] {
             if v > u32::from(u16::MAX) {
                 return Err(out_of_range(what, 1, u16::MAX as usize, v as usize));
@@ -535,7 +554,7 @@ impl Arq {
     /// across the 2^32 wrap, and for protocols that agree on other starting
     /// points. Both ends must agree (`snd` here is `rcv` there). Refused
     /// once anything has been queued, sent or received.
-    pub fn set_initial_sequence(&mut self, snd: u32, rcv: u32) -> Result<(), ArqError> {
+    pub fn set_initial_sequence(&mut self, snd: u32, rcv: u32) -> Result<(), SettingError> {
         let untouched = self.snd_queue.is_empty()
             && self.snd_buf.is_empty()
             && self.rcv_buf.is_empty()
@@ -543,7 +562,7 @@ impl Arq {
             && self.snd_nxt == 0
             && self.rcv_nxt == 0;
         if !untouched {
-            return Err(ArqError::AlreadyStarted);
+            return Err(SettingError::AlreadyStarted);
         }
         self.snd_una = snd;
         self.snd_nxt = snd;
@@ -686,8 +705,8 @@ impl Arq {
     /// Queues a message (or, in stream mode, bytes). Returns the byte count.
     ///
     /// A message that needs more fragments than [`Arq::max_fragments`] is
-    /// refused with [`ArqError::MessageTooLarge`] and nothing is queued.
-    pub fn send(&mut self, mut data: &[u8]) -> Result<usize, ArqError> {
+    /// refused with [`SendError::MessageTooLarge`] and nothing is queued.
+    pub fn send(&mut self, mut data: &[u8]) -> Result<usize, SendError> {
         let total = data.len();
         if self.stream {
             if let Some(last) = self.snd_queue.back_mut() {
@@ -702,7 +721,7 @@ impl Arq {
         }
         let count = data.len().div_ceil(self.mss).max(1);
         if !self.stream && count > self.max_fragments() {
-            return Err(ArqError::MessageTooLarge {
+            return Err(SendError::MessageTooLarge {
                 len: total,
                 fragments: count,
                 limit: self.max_fragments(),
@@ -727,8 +746,8 @@ impl Arq {
     // ----- receive -------------------------------------------------------
 
     /// Size of the next complete message (stream mode: bytes ready to read).
-    pub fn peek_size(&self) -> Result<usize, ArqError> {
-        let front = self.rcv_queue.front().ok_or(ArqError::WouldBlock)?;
+    pub fn peek_size(&self) -> Result<usize, RecvError> {
+        let front = self.rcv_queue.front().ok_or(RecvError::WouldBlock)?;
         if self.stream {
             return Ok(self.rcv_queue.iter().map(|s| s.data.len()).sum::<usize>() - self.rcv_offset);
         }
@@ -736,7 +755,7 @@ impl Arq {
             return Ok(front.data.len());
         }
         if self.rcv_queue.len() < usize::from(front.frg) + 1 {
-            return Err(ArqError::WouldBlock);
+            return Err(RecvError::WouldBlock);
         }
         let mut len = 0;
         for seg in &self.rcv_queue {
@@ -750,11 +769,11 @@ impl Arq {
 
     /// Takes the next message into `buf` and returns its length. In stream
     /// mode, copies as many bytes as fit. A buffer too small for a message
-    /// gets [`ArqError::BufferTooSmall`] and the message stays queued.
-    pub fn recv(&mut self, buf: &mut [u8]) -> Result<usize, ArqError> {
+    /// gets [`RecvError::BufferTooSmall`] and the message stays queued.
+    pub fn recv(&mut self, buf: &mut [u8]) -> Result<usize, RecvError> {
         let size = self.peek_size()?;
         if !self.stream && size > buf.len() {
-            return Err(ArqError::BufferTooSmall {
+            return Err(RecvError::BufferTooSmall {
                 needed: size,
                 capacity: buf.len(),
             });
@@ -821,7 +840,7 @@ impl Arq {
     /// The whole datagram is checked first; a malformed one (truncated, wrong
     /// conv, unknown command, lying length) is refused and changes nothing.
     /// Returns the number of segments processed.
-    pub fn input(&mut self, now: u32, datagram: &[u8]) -> Result<usize, ArqError> {
+    pub fn input(&mut self, now: u32, datagram: &[u8]) -> Result<usize, InputError> {
         if let Err(e) = self.validate(datagram) {
             self.stats.input_errors += 1;
             return Err(e);
@@ -937,16 +956,16 @@ impl Arq {
         Ok(count)
     }
 
-    fn validate(&self, datagram: &[u8]) -> Result<(), ArqError> {
+    fn validate(&self, datagram: &[u8]) -> Result<(), InputError> {
         if datagram.len() < HEADER_LEN {
-            return Err(ArqError::Truncated {
+            return Err(InputError::Truncated {
                 len: datagram.len(),
             });
         }
         for seg in segments(datagram) {
             let (h, _) = seg?;
             if h.conv != self.conv {
-                return Err(ArqError::ConvMismatch {
+                return Err(InputError::ConvMismatch {
                     expected: self.conv,
                     got: h.conv,
                 });
@@ -955,7 +974,7 @@ impl Arq {
                 && !self.stream
                 && usize::from(h.frg) >= usize::from(self.rcv_wnd)
             {
-                return Err(ArqError::FragmentsExceedWindow {
+                return Err(InputError::FragmentsExceedWindow {
                     fragments: usize::from(h.frg) + 1,
                     window: usize::from(self.rcv_wnd),
                 });
@@ -1509,8 +1528,8 @@ enum Transmit {
     Early,
 }
 
-fn out_of_range(what: &'static str, min: usize, max: usize, got: usize) -> ArqError {
-    ArqError::OutOfRange {
+fn out_of_range(what: &'static str, min: usize, max: usize, got: usize) -> SettingError {
+    SettingError::OutOfRange {
         what,
         min: min as u64,
         max: max as u64,

@@ -38,7 +38,7 @@ impl RttEstimator {
     /// Folds one RTT sample (ms) into the estimate. `interval` is the flush
     /// interval, the floor of the variance term (an ACK can wait that long).
     ///
-    /// A sample longer than [`RTO_MAX`] cannot be real (the segment would
+    /// A sample longer than the RTO ceiling (60 s) cannot be real (the segment would
     /// have been retransmitted long before): it comes from a forged or
     /// corrupted timestamp and is ignored. Returns whether it was used.
     pub fn sample(&mut self, rtt: u32, interval: u32) -> bool {

@@ -5,7 +5,7 @@
 //! Several segments may share one datagram. Decoding never trusts `len`: a
 //! segment that claims more bytes than the datagram holds is an error.
 
-use super::ArqError;
+use super::InputError;
 
 /// Size of a segment header on the wire.
 pub const HEADER_LEN: usize = 24;
@@ -78,13 +78,13 @@ impl SegmentHeader {
 
     /// Decodes one header from the front of `buf` (data not included).
     #[inline]
-    pub fn decode(buf: &[u8]) -> Result<Self, ArqError> {
+    pub fn decode(buf: &[u8]) -> Result<Self, InputError> {
         let Some(head) = buf.get(..HEADER_LEN) else {
-            return Err(ArqError::Truncated { len: buf.len() });
+            return Err(InputError::Truncated { len: buf.len() });
         };
         let u32_at =
             |i: usize| u32::from_le_bytes([head[i], head[i + 1], head[i + 2], head[i + 3]]);
-        let cmd = Command::from_byte(head[4]).ok_or(ArqError::UnknownCommand { cmd: head[4] })?;
+        let cmd = Command::from_byte(head[4]).ok_or(InputError::UnknownCommand { cmd: head[4] })?;
         Ok(Self {
             conv: u32_at(0),
             cmd,
@@ -112,7 +112,7 @@ pub struct Segments<'a> {
 }
 
 impl<'a> Iterator for Segments<'a> {
-    type Item = Result<(SegmentHeader, &'a [u8]), ArqError>;
+    type Item = Result<(SegmentHeader, &'a [u8]), InputError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.rest.len() < HEADER_LEN {
@@ -129,7 +129,7 @@ impl<'a> Iterator for Segments<'a> {
         let len = header.len as usize;
         if len > body.len() {
             self.rest = &[];
-            return Some(Err(ArqError::BadLength {
+            return Some(Err(InputError::BadLength {
                 len: header.len,
                 remaining: body.len(),
             }));
@@ -184,7 +184,7 @@ mod tests {
         let first = segments(&buf).next();
         assert_eq!(
             first,
-            Some(Err(ArqError::BadLength {
+            Some(Err(InputError::BadLength {
                 len: 5,
                 remaining: 2
             }))
@@ -192,11 +192,11 @@ mod tests {
         buf[4] = 99;
         assert_eq!(
             segments(&buf).next(),
-            Some(Err(ArqError::UnknownCommand { cmd: 99 }))
+            Some(Err(InputError::UnknownCommand { cmd: 99 }))
         );
         assert_eq!(
             SegmentHeader::decode(&buf[..10]),
-            Err(ArqError::Truncated { len: 10 })
+            Err(InputError::Truncated { len: 10 })
         );
     }
 }

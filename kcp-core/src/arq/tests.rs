@@ -86,7 +86,7 @@ fn large_messages_fragment_and_reassemble() {
     assert!(dgrams.iter().all(|d| d.len() <= a.mtu()));
     // Deliver all but the last fragment: nothing is readable yet.
     deliver(&dgrams[..3], &mut b, 5);
-    assert_eq!(b.peek_size(), Err(ArqError::WouldBlock));
+    assert_eq!(b.peek_size(), Err(RecvError::WouldBlock));
     deliver(&dgrams[3..], &mut b, 5);
     assert_eq!(b.peek_size(), Ok(msg.len()));
     let mut buf = vec![0u8; msg.len()];
@@ -102,7 +102,7 @@ fn a_message_the_peer_could_never_reassemble_is_refused() {
     let too_big = vec![0u8; 128 * mss + 1];
     assert_eq!(
         a.send(&too_big),
-        Err(ArqError::MessageTooLarge {
+        Err(SendError::MessageTooLarge {
             len: too_big.len(),
             fragments: 129,
             limit: 128
@@ -156,7 +156,7 @@ fn a_buffer_too_small_keeps_the_message() {
     let mut small = [0u8; 4];
     assert_eq!(
         b.recv(&mut small),
-        Err(ArqError::BufferTooSmall {
+        Err(RecvError::BufferTooSmall {
             needed: 10,
             capacity: 4
         })
@@ -164,7 +164,7 @@ fn a_buffer_too_small_keeps_the_message() {
     let mut big = [0u8; 10];
     assert_eq!(b.recv(&mut big), Ok(10));
     assert_eq!(&big, b"0123456789");
-    assert_eq!(b.recv(&mut big), Err(ArqError::WouldBlock));
+    assert_eq!(b.recv(&mut big), Err(RecvError::WouldBlock));
 }
 
 #[test]
@@ -194,7 +194,7 @@ fn zero_length_messages_are_delivered() {
     a.send(b"").unwrap();
     deliver(&flush_all(&mut a, 0), &mut b, 1);
     assert_eq!(b.recv(&mut []), Ok(0));
-    assert_eq!(b.recv(&mut []), Err(ArqError::WouldBlock));
+    assert_eq!(b.recv(&mut []), Err(RecvError::WouldBlock));
 }
 
 /// The whole engine state but the counters, which record refusals.
@@ -227,30 +227,30 @@ fn malformed_input_is_refused_and_changes_nothing() {
         h[20..24].copy_from_slice(&len.to_le_bytes());
         h
     };
-    let cases: Vec<(Vec<u8>, ArqError)> = vec![
-        (vec![], ArqError::Truncated { len: 0 }),
-        (vec![1, 2, 3], ArqError::Truncated { len: 3 }),
+    let cases: Vec<(Vec<u8>, InputError)> = vec![
+        (vec![], InputError::Truncated { len: 0 }),
+        (vec![1, 2, 3], InputError::Truncated { len: 3 }),
         (
             header(8, 81, 0).to_vec(),
-            ArqError::ConvMismatch {
+            InputError::ConvMismatch {
                 expected: 9,
                 got: 8,
             },
         ),
         (
             header(9, 80, 0).to_vec(),
-            ArqError::UnknownCommand { cmd: 80 },
+            InputError::UnknownCommand { cmd: 80 },
         ),
         (
             header(9, 81, 100).to_vec(),
-            ArqError::BadLength {
+            InputError::BadLength {
                 len: 100,
                 remaining: 0,
             },
         ),
         (
             header(9, 81, u32::MAX).to_vec(),
-            ArqError::BadLength {
+            InputError::BadLength {
                 len: u32::MAX,
                 remaining: 0,
             },
@@ -258,11 +258,11 @@ fn malformed_input_is_refused_and_changes_nothing() {
         // A valid segment followed by a bad one: the good one is not applied either.
         (
             valid_then(&header(9, 85, 0)),
-            ArqError::UnknownCommand { cmd: 85 },
+            InputError::UnknownCommand { cmd: 85 },
         ),
         (
             valid_then(&header(7, 82, 0)),
-            ArqError::ConvMismatch {
+            InputError::ConvMismatch {
                 expected: 9,
                 got: 7,
             },
@@ -278,7 +278,7 @@ fn malformed_input_is_refused_and_changes_nothing() {
     h[5] = 200;
     assert_eq!(
         b.input(5, &h),
-        Err(ArqError::FragmentsExceedWindow {
+        Err(InputError::FragmentsExceedWindow {
             fragments: 201,
             window: 128
         })
@@ -371,7 +371,10 @@ fn sequence_numbers_and_clocks_wrap() {
 fn initial_sequence_is_refused_after_traffic() {
     let mut a = Arq::new(1);
     a.send(b"x").unwrap();
-    assert_eq!(a.set_initial_sequence(5, 5), Err(ArqError::AlreadyStarted));
+    assert_eq!(
+        a.set_initial_sequence(5, 5),
+        Err(SettingError::AlreadyStarted)
+    );
 }
 
 /// Times at which `a` (never acknowledged) transmits segment 0.
@@ -528,11 +531,11 @@ fn configuration_is_range_checked() {
     let mut a = Arq::new(1);
     assert!(matches!(
         a.set_mtu(10),
-        Err(ArqError::OutOfRange { what: "mtu", .. })
+        Err(SettingError::OutOfRange { what: "mtu", .. })
     ));
     assert!(matches!(
         a.set_mtu(70_000),
-        Err(ArqError::OutOfRange { what: "mtu", .. })
+        Err(SettingError::OutOfRange { what: "mtu", .. })
     ));
     a.set_mtu(576).unwrap();
     assert_eq!(a.mss(), 576 - HEADER_LEN);
@@ -540,7 +543,7 @@ fn configuration_is_range_checked() {
     assert_eq!(a.mss(), 576 - 28 - HEADER_LEN);
     assert!(matches!(
         a.set_window(70_000, 0),
-        Err(ArqError::OutOfRange { .. })
+        Err(SettingError::OutOfRange { .. })
     ));
     a.set_nodelay(None, Some(1), None, None);
     assert_eq!(a.interval(), INTERVAL_MIN);
@@ -704,14 +707,14 @@ fn the_mtu_cannot_shrink_below_queued_segments() {
     let first = update_all(&mut a, 0);
     assert_eq!(
         a.set_mtu(600),
-        Err(ArqError::SegmentsTooLarge {
+        Err(SettingError::SegmentsTooLarge {
             largest: 1000,
             mss: 576
         })
     );
     assert_eq!(
         a.set_reserved(500),
-        Err(ArqError::SegmentsTooLarge {
+        Err(SettingError::SegmentsTooLarge {
             largest: 1000,
             mss: 876
         })

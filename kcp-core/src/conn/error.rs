@@ -1,6 +1,6 @@
 //! What can go wrong in a connection.
 
-use crate::arq::ArqError;
+use crate::arq::{ArqError, InputError, RecvError, SendError, SettingError};
 use crate::crypt::CryptError;
 use crate::fec::FecError;
 
@@ -22,3 +22,15 @@ pub enum ConnError {
     #[error(transparent)]
     Arq(#[from] ArqError),
 }
+
+/// Each ARQ operation's error converts, as `?` needs one step.
+macro_rules! from_arq_operation {
+    ($($operation:ty),+) => {$(
+        impl From<$operation> for ConnError {
+            fn from(e: $operation) -> Self {
+                ConnError::Arq(e.into())
+            }
+        }
+    )+};
+}
+from_arq_operation!(InputError, SendError, RecvError, SettingError);

@@ -22,12 +22,34 @@ mod stats;
 pub use error::ConnError;
 pub use stats::ConnStats;
 
-use crate::arq::Arq;
+use crate::arq::{Arq, RecvError, SendError};
 use crate::config::{Config, CryptName};
 use crate::crypt::{kcptun_key, CipherKind, KcpGoCipher, PacketCrypt, KEY_LEN};
 use crate::fec::{self, Decoder, Encoder, AUTOTUNE_MAX_TOTAL};
 
-/// A KCP connection to one peer, kcp-go compatible.
+/// A KCP connection to one peer, kcp-go compatible: the ARQ, FEC and
+/// packet cipher a [`Config`] names, on a transport of yours.
+///
+/// ```
+/// use kcp_core::{Config, Conn};
+///
+/// let mut config = Config::default();
+/// config.set("crypt", "aes")?;
+/// config.set("key", "shared secret")?;
+/// config.set("datashard", "10")?;
+/// config.set("parityshard", "3")?;
+/// let (mut a, mut b) = (Conn::new(&config, 7)?, Conn::new(&config, 7)?);
+/// a.send(b"hello")?;
+/// let mut wire = Vec::new();
+/// a.update(0, &mut |d: &[u8]| wire.push(d.to_vec())); // your sendto()
+/// for d in &mut wire {
+///     b.input(10, d)?; // decrypted in place
+/// }
+/// let mut buf = [0u8; 64];
+/// let n = b.recv(&mut buf)?;
+/// assert_eq!(&buf[..n], b"hello");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct Conn {
     arq: Arq,
@@ -131,14 +153,14 @@ impl Conn {
     }
 
     /// Queues a message (stream mode: bytes). See [`Arq::send`].
-    pub fn send(&mut self, data: &[u8]) -> Result<usize, ConnError> {
+    pub fn send(&mut self, data: &[u8]) -> Result<usize, SendError> {
         let n = self.arq.send(data)?;
         self.stats.bytes_sent += n as u64;
         Ok(n)
     }
 
     /// Takes the next message into `buf`. See [`Arq::recv`].
-    pub fn recv(&mut self, buf: &mut [u8]) -> Result<usize, ConnError> {
+    pub fn recv(&mut self, buf: &mut [u8]) -> Result<usize, RecvError> {
         let n = self.arq.recv(buf)?;
         self.stats.bytes_received += n as u64;
         Ok(n)

@@ -128,7 +128,7 @@ fn damaged_or_foreign_datagrams_are_counted_and_change_nothing() {
     assert_eq!((s.checksum_errors, s.in_errors, s.in_segments), (2, 1, 0));
     assert_eq!(
         b.recv(&mut [0u8; 16]),
-        Err(ConnError::Arq(crate::arq::ArqError::WouldBlock))
+        Err(crate::arq::RecvError::WouldBlock)
     );
 
     let mut good = good;

@@ -30,12 +30,17 @@
 mod route;
 mod secure;
 
-pub use route::{admissible, route, Refusal, Route};
+#[cfg(fuzzing)]
+pub use route::{admissible, route};
+#[cfg(not(fuzzing))]
+use route::{admissible, route};
+use route::{Refusal, Route};
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::net::SocketAddr;
 
+use crate::arq::RecvError;
 use crate::config::{Config, CryptName};
 use crate::conn::{cipher_and_key, Conn, ConnError, ConnStats};
 use crate::crypt::{CipherKind, CryptError, KcpGoCipher, PacketCrypt, KEY_LEN};
@@ -238,7 +243,7 @@ pub struct EndpointStats {
     /// Refused by the packet protection (bad checksum or too short).
     pub crypt_errors: u64,
     /// Opened, but too short to name a conversation, or, for a conversation
-    /// no session has, not well-formed KCP (see [`admissible`]): nothing is
+    /// no session has, not well-formed KCP: nothing is
     /// created for it.
     pub malformed: u64,
     /// From an address other than a dialed session's remote.
@@ -1130,7 +1135,10 @@ impl Endpoint {
         // go out now either: the ACKs that open the window will send the
         // queue in batches (`flush_input`), sparing a system call per send.
         let held_back = live.conn.arq().queued() > 0;
-        let n = live.conn.send(data)?;
+        let n = live
+            .conn
+            .send(data)
+            .map_err(|e| SessionError::Conn(e.into()))?;
         if !held_back {
             live.drive(now, out, |conn, now, send| conn.flush(now, &mut &mut *send));
         }
@@ -1164,11 +1172,11 @@ impl Endpoint {
         match result {
             Ok(n) => Ok(n),
             // Nothing left to read from a peer that closed: its end.
-            Err(ConnError::Arq(crate::arq::ArqError::WouldBlock)) => {
+            Err(RecvError::WouldBlock) => {
                 self.status(id)?;
                 Err(SessionError::WouldBlock)
             }
-            Err(e) => Err(e.into()),
+            Err(e) => Err(SessionError::Conn(e.into())),
         }
     }
 
@@ -1230,12 +1238,13 @@ impl Endpoint {
             return Err(SessionError::WouldBlock);
         };
         if front.len() > buf.len() {
-            return Err(SessionError::Conn(ConnError::Arq(
-                crate::arq::ArqError::BufferTooSmall {
+            return Err(SessionError::Conn(
+                RecvError::BufferTooSmall {
                     needed: front.len(),
                     capacity: buf.len(),
-                },
-            )));
+                }
+                .into(),
+            ));
         }
         let n = front.len();
         buf[..n].copy_from_slice(front);

@@ -20,6 +20,21 @@ use crate::endpoint::{Endpoint, EndpointStats, SessionError, Tags};
 /// With `listen_threads` = N > 1 it is N sockets on one port, each a shard
 /// served by its own I/O thread (see [`Config::listen_threads`]); its calls
 /// look the same.
+///
+/// ```
+/// use std::time::Duration;
+/// use kcp_core::{Config, Listener, Session};
+///
+/// let config = Config::default();
+/// let listener = Listener::bind("127.0.0.1:0", &config)?;
+/// let client = Session::dial(&listener.local_addr().to_string(), &config)?;
+/// client.send(b"hello", None)?;
+/// let server = listener.accept(Some(Duration::from_secs(5)))?;
+/// let mut buf = [0u8; 64];
+/// let n = server.recv(&mut buf, Some(Duration::from_secs(5)))?;
+/// assert_eq!(&buf[..n], b"hello");
+/// # Ok::<(), kcp_core::Error>(())
+/// ```
 pub struct Listener {
     /// One endpoint per socket; a session lives in one of them.
     pub(super) shards: Vec<Arc<Shared>>,

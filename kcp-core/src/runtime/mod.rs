@@ -17,8 +17,8 @@
 //!   pending, for epoll/asyncio loops.
 //!
 //! ```no_run
-//! use kcp_core::config::Config;
-//! use kcp_core::runtime::{Listener, Session};
+//! use kcp_core::Config;
+//! use kcp_core::{Listener, Session};
 //! use std::time::Duration;
 //!
 //! let config = Config::default();
@@ -29,7 +29,7 @@
 //! let mut buf = [0u8; 1500];
 //! let n = server.recv(&mut buf, Some(Duration::from_secs(5)))?;
 //! assert_eq!(&buf[..n], b"hello");
-//! # Ok::<(), kcp_core::runtime::Error>(())
+//! # Ok::<(), kcp_core::Error>(())
 //! ```
 
 mod driver;
@@ -47,7 +47,7 @@ pub use listener::Listener;
 pub use session::Session;
 pub use sys::MAX_DATAGRAM;
 
-pub use crate::endpoint::{CloseReason, EndpointStats, SessionId, Tags};
+use crate::endpoint::{CloseReason, SessionId};
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};

@@ -14,6 +14,27 @@ use crate::endpoint::{Endpoint, EndpointStats, SessionError, SessionId, Tags};
 /// One KCP session. Thread-safe (`Send + Sync`): one thread may block in
 /// `recv` while another sends. Dropping it releases it, closing it
 /// gracefully first if still open.
+///
+/// ```
+/// use std::time::Duration;
+/// use kcp_core::{CloseReason, Config, Error, Listener, Session, SessionError};
+///
+/// let mut config = Config::default();
+/// config.set("crypt", "secure")?;
+/// config.set("psk", &"5e".repeat(32))?; // 32 bytes shared by both ends
+/// let listener = Listener::bind("127.0.0.1:0", &config)?;
+/// let client = Session::dial(&listener.local_addr().to_string(), &config)?;
+/// let server = listener.accept(Some(Duration::from_secs(5)))?;
+/// client.send(b"over the secure profile", None)?;
+/// client.close()?; // authenticated: the server sees the end of the stream
+/// let mut buf = [0u8; 64];
+/// let n = server.recv(&mut buf, Some(Duration::from_secs(5)))?;
+/// assert_eq!(&buf[..n], b"over the secure profile");
+/// // Then the peer's close: the end of the stream (C and Python read it as 0 / b"").
+/// let end = server.recv(&mut buf, Some(Duration::from_secs(5))).unwrap_err();
+/// assert!(matches!(end, Error::Session(SessionError::Closed(CloseReason::Peer(_)))));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Session {
     shared: Arc<Shared>,
     id: SessionId,

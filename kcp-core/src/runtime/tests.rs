@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::config::Config;
-use crate::endpoint::SessionError;
+use crate::endpoint::{SessionError, Tags};
 
 const WAIT: Option<Duration> = Some(Duration::from_secs(10));
 

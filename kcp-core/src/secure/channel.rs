@@ -15,8 +15,7 @@ use std::ops::Range;
 use super::noise::{rekey, Key, SessionKeys};
 use super::replay::ReplayWindow;
 use super::wire::{
-    header, kind, u32_at, u64_at, CONFIRM_HEADER_LEN, HEADER_LEN, TICKET_LEN, TRANSPORT_HEADER_LEN,
-    VERSION,
+    header, kind, u64_at, CONFIRM_HEADER_LEN, HEADER_LEN, TICKET_LEN, TRANSPORT_HEADER_LEN, VERSION,
 };
 use crate::crypt::{PacketAead, TAG_LEN};
 
@@ -131,11 +130,6 @@ impl Channel {
         }
     }
 
-    /// Packets sealed so far.
-    pub fn sent(&self) -> u64 {
-        self.send.counter
-    }
-
     /// Seals `payload` as a transport packet to `receiver` (or, with a
     /// ticket, a confirm packet) into `out`; returns its length.
     pub fn seal(
@@ -242,12 +236,6 @@ pub fn header_len(packet: &[u8]) -> Option<usize> {
         kind::CONFIRM => Some(CONFIRM_HEADER_LEN),
         _ => None,
     }
-}
-
-/// The receiver index of a transport or confirm packet.
-pub fn receiver(packet: &[u8]) -> Option<u32> {
-    (packet.len() >= HEADER_LEN + 4 && header_len(packet).is_some())
-        .then(|| u32_at(packet, HEADER_LEN))
 }
 
 #[cfg(test)]

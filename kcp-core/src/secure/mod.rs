@@ -377,11 +377,6 @@ impl Guard {
         };
         Some((link, opened))
     }
-
-    /// The cookie MAC key (test vectors).
-    pub fn cookie_mac_key(&self) -> &Key {
-        &self.cookie_mac_key
-    }
 }
 
 /// Where a session's handshake is.

@@ -178,11 +178,6 @@ impl Symmetric {
     fn split(&self) -> (Key, Key) {
         hkdf2(&self.ck, &[])
     }
-
-    /// The handshake hash so far (for test vectors).
-    pub fn hash(&self) -> Key {
-        self.h
-    }
 }
 
 /// The transport keys a finished handshake yields, one per direction.
