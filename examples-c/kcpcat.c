@@ -372,6 +372,13 @@ int main(int argc, char **argv) {
 
     if (o.stats) print_stats(session, start);
     if (!peer_ended && kcp_session_close(session) == KCP_OK) await_closed(session, listener);
+    if (o.send_path) {
+        char size[32];
+        human(size, sizeof size, (double)total);
+        fprintf(stderr, "%s %s (%llu bytes)%s\n", input_delivered ? "delivered" : "NOT delivered", size,
+                (unsigned long long)total, peer_ended && !input_delivered ? ": the peer ended the session" : "");
+        if (!input_delivered) status = 1;
+    }
     if (!atomic_load(&sender.done)) {
         /* The peer ended the session while the input is still open (a
          * terminal): the sending thread may sit in a read that nothing can
@@ -381,14 +388,7 @@ int main(int argc, char **argv) {
         exit(status);
     }
     pthread_join(thread, NULL);
-    if (o.send_path) {
-        char size[32];
-        human(size, sizeof size, (double)total);
-        fprintf(stderr, "%s %s (%llu bytes)\n", input_delivered ? "delivered" : "NOT delivered", size,
-                (unsigned long long)total);
-        if (!input_delivered) status = 1;
-        fclose(in);
-    }
+    if (o.send_path) fclose(in);
     free(buf);
     if (out != stdout) fclose(out);
     kcp_session_free(session);

@@ -7,7 +7,8 @@
 #   - kcpcat to kcpcat: --send of a 5 MB file with the progress bar and
 #     --stats, the receiver quitting with -q (kcp-go format: no close
 #     message); the secure profile, where the receiver ends at the sender's
-#     authenticated close; aes + FEC 10/3 through the impairment proxy at
+#     authenticated close, and a sender whose receiver closes early fails;
+#     aes + FEC 10/3 through the impairment proxy at
 #     10% loss, where --stats must count retransmissions and FEC recoveries;
 #   - kcp-go (build/kcpgo-peer, the Debian kcp-go): kcpcat --kcptun dialing
 #     a kcp-go server with kcptun's KCP settings (its sink app checks every
@@ -144,6 +145,17 @@ start_listener "$BUILD/recv-secure.log" /dev/null "${KCPCAT[@]}" -l 127.0.0.1:0 
 reap "$SERVER_PID"
 check "the secure receiver exited 0 at the end of the stream" [ "$STATUS" = 0 ]
 check "the secure copy equals the original" cmp -s "$BUILD/in.bin" "$BUILD/out.bin"
+
+step "secure profile: a --send whose receiver ends the session early fails"
+# -q 0 with no input of its own: the receiver closes as soon as it accepts.
+start_listener "$BUILD/recv-early.log" /dev/null "${KCPCAT[@]}" -l 127.0.0.1:0 -c crypt=secure -c "psk=$PSK" \
+    -q 0 -o /dev/null
+s=0
+"${KCPCAT[@]}" -c crypt=secure -c "psk=$PSK" --send "$BUILD/in.bin" "$SERVER_ADDR" >/dev/null \
+    2>"$BUILD/send-early.log" || s=$?
+reap "$SERVER_PID"
+check_all "the sender exits 1 and says the file was not delivered ($(tail -n 1 "$BUILD/send-early.log"))" \
+    [ "$s" = 1 ] -- grep -q '^NOT delivered 5.0 MB (5000000 bytes): the peer ended the session' "$BUILD/send-early.log"
 
 step "aes + FEC 10/3 through the impairment proxy at 10% loss: --stats counts the repairs"
 rm -f "$BUILD/out.bin"
