@@ -65,7 +65,7 @@
  *   8. Ours refuses a malformed datagram whole: only the engines' own
  *      datagrams are fed.
  *   9. Stream-mode kcp_arq_recv fills the buffer across segments (ikcp
- *      returns one segment per call) and kcp_arq_peeksize counts all ready
+ *      returns one segment per call) and kcp_arq_peek_size counts all ready
  *      bytes: in stream mode both are drained each step and the bytes
  *      compared; peeksize is compared in message mode only.
  * Should a run still reach 3, 5 or 7 (the ikcp pair's state is checked
