@@ -68,7 +68,7 @@ pub mod wire {
 }
 
 pub use arq::{
-    Arq, ArqError, ArqStats, InputError, Recovery, RecvError, RttEstimator, SendError,
+    Arq, ArqError, ArqStats, InputError, PathStats, Recovery, RecvError, RttEstimator, SendError,
     SettingError, Usage, REDUNDANCY_MAX,
 };
 pub use config::{Config, ConfigError, CryptName};

@@ -746,12 +746,11 @@ pub(crate) const ARQ_STATS_V1_SIZE: usize = std::mem::offset_of!(kcp_arq_stats, 
 ///
 /// # Safety
 /// `arq` is NULL or a live handle.
-pub(crate) unsafe fn arq_stats_now(arq: *const kcp_arq) -> Result<kcp_arq_stats, c_int> {
+unsafe fn arq_stats_now(arq: *const kcp_arq) -> Result<kcp_arq_stats, c_int> {
     // SAFETY: `arq` is NULL or live (forwarded caller contract).
     let state = unsafe { state_ref(arq) }?;
-    let arq = &state.arq;
-    let s = arq.stats();
-    let rtt = arq.rtt();
+    let s = state.arq.stats();
+    let path = state.arq.path_stats();
     Ok(kcp_arq_stats {
         out_segments: s.out_segments,
         in_segments: s.in_segments,
@@ -763,12 +762,12 @@ pub(crate) unsafe fn arq_stats_now(arq: *const kcp_arq) -> Result<kcp_arq_stats,
         repeat_segments: s.repeat_segments,
         input_errors: s.input_errors,
         redundant_segments: s.redundant_segments,
-        srtt_ms: rtt.srtt().into(),
-        rttvar_ms: rtt.rttvar().into(),
-        rto_ms: rtt.rto().into(),
-        cwnd: arq.cwnd().into(),
-        remote_window: arq.remote_window().into(),
-        wait_snd: arq.wait_snd() as u64,
+        srtt_ms: path.srtt_ms.into(),
+        rttvar_ms: path.rttvar_ms.into(),
+        rto_ms: path.rto_ms.into(),
+        cwnd: path.cwnd.into(),
+        remote_window: path.remote_window.into(),
+        wait_snd: path.wait_snd.into(),
     })
 }
 

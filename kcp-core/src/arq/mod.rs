@@ -147,6 +147,24 @@ pub struct ArqStats {
     pub redundant_segments: u64,
 }
 
+/// What an [`Arq`] believes about its path right now: gauges, not
+/// counters ([`Arq::path_stats`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PathStats {
+    /// The smoothed round-trip time in ms (0 before the first sample).
+    pub srtt_ms: u32,
+    /// The round-trip time's mean deviation in ms.
+    pub rttvar_ms: u32,
+    /// The retransmission timeout in ms.
+    pub rto_ms: u32,
+    /// The congestion window in segments.
+    pub cwnd: u32,
+    /// The free receive window the peer last advertised, in segments.
+    pub remote_window: u32,
+    /// Segments queued or in flight, not yet acknowledged (saturating).
+    pub wait_snd: u32,
+}
+
 /// Segments held by an [`Arq`], per queue. What a peer can make it hold is
 /// bounded by the windows: `rcv_buf` and `rcv_queue` by the receive window,
 /// `acklist` by twice the receive window, `pooled` by the send window plus
@@ -639,6 +657,18 @@ impl Arq {
     /// The counters.
     pub fn stats(&self) -> ArqStats {
         self.stats
+    }
+
+    /// The path's gauges as of now: RTT, RTO, windows, what is unacknowledged.
+    pub fn path_stats(&self) -> PathStats {
+        PathStats {
+            srtt_ms: self.rtt.srtt(),
+            rttvar_ms: self.rtt.rttvar(),
+            rto_ms: self.rtt.rto(),
+            cwnd: self.cwnd(),
+            remote_window: u32::from(self.rmt_wnd),
+            wait_snd: u32::try_from(self.wait_snd()).unwrap_or(u32::MAX),
+        }
     }
 
     /// Next sequence number to send, lowest unacknowledged, next expected.

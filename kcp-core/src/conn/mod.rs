@@ -50,7 +50,6 @@ use crate::fec::{self, Decoder, Encoder, AUTOTUNE_MAX_TOTAL};
 /// assert_eq!(&buf[..n], b"hello");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug)]
 pub struct Conn {
     arq: Arq,
     crypt: PacketCrypt,
@@ -62,7 +61,23 @@ pub struct Conn {
     fec_in: Option<Box<Decoder>>,
     /// The shard counts a new decoder starts from.
     fec_shards: (usize, usize),
-    stats: ConnStats,
+    /// The counters; [`Conn::stats`] adds the path's gauges from the ARQ.
+    counters: ConnStats,
+}
+
+/// Shows what [`Conn::stats`] returns, gauges included (the stored
+/// counters alone would show them as 0).
+impl std::fmt::Debug for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Conn")
+            .field("arq", &self.arq)
+            .field("crypt", &self.crypt)
+            .field("fec_out", &self.fec_out)
+            .field("fec_in", &self.fec_in)
+            .field("fec_shards", &self.fec_shards)
+            .field("stats", &self.stats())
+            .finish()
+    }
 }
 
 pub(crate) fn cipher_kind(name: CryptName) -> Result<CipherKind, ConnError> {
@@ -138,7 +153,7 @@ impl Conn {
             fec_out,
             fec_in: None,
             fec_shards,
-            stats: ConnStats::default(),
+            counters: ConnStats::default(),
         })
     }
 
@@ -155,14 +170,14 @@ impl Conn {
     /// Queues a message (stream mode: bytes). See [`Arq::send`].
     pub fn send(&mut self, data: &[u8]) -> Result<usize, SendError> {
         let n = self.arq.send(data)?;
-        self.stats.bytes_sent += n as u64;
+        self.counters.bytes_sent += n as u64;
         Ok(n)
     }
 
     /// Takes the next message into `buf`. See [`Arq::recv`].
     pub fn recv(&mut self, buf: &mut [u8]) -> Result<usize, RecvError> {
         let n = self.arq.recv(buf)?;
-        self.stats.bytes_received += n as u64;
+        self.counters.bytes_received += n as u64;
         Ok(n)
     }
 
@@ -173,12 +188,12 @@ impl Conn {
         let payload = match self.crypt.open(datagram) {
             Ok(range) => &datagram[range],
             Err(e) => {
-                self.stats.in_packets += 1;
-                self.stats.in_bytes += len as u64;
+                self.counters.in_packets += 1;
+                self.counters.in_bytes += len as u64;
                 if matches!(e, crate::crypt::CryptError::TooShort { .. }) {
-                    self.stats.in_errors += 1;
+                    self.counters.in_errors += 1;
                 } else {
-                    self.stats.checksum_errors += 1;
+                    self.counters.checksum_errors += 1;
                 }
                 return Err(e.into());
             }
@@ -195,8 +210,8 @@ impl Conn {
         payload: &[u8],
         wire_len: usize,
     ) -> Result<(), ConnError> {
-        self.stats.in_packets += 1;
-        self.stats.in_bytes += wire_len as u64;
+        self.counters.in_packets += 1;
+        self.counters.in_bytes += wire_len as u64;
         let result = if fec::packet_type(payload).is_some() {
             if self.fec_in.is_none() {
                 let (ds, ps) = self.fec_shards;
@@ -212,7 +227,7 @@ impl Conn {
             let decoded = match fec_in.input(now, payload) {
                 Ok(decoded) => decoded,
                 Err(e) => {
-                    self.stats.fec_errors += 1;
+                    self.counters.fec_errors += 1;
                     return Err(e.into());
                 }
             };
@@ -220,17 +235,17 @@ impl Conn {
             // malformed segment run must not stop the others.
             let mut first_error = None;
             for kcp in decoded {
-                if let Err(e) = Self::arq_input(&mut self.arq, &mut self.stats, now, kcp) {
+                if let Err(e) = Self::arq_input(&mut self.arq, &mut self.counters, now, kcp) {
                     first_error.get_or_insert(e);
                 }
             }
             let after = fec_in.stats();
-            self.stats.fec_recovered += after.recovered - before.recovered;
-            self.stats.fec_errors += after.recover_errors - before.recover_errors;
-            self.stats.fec_short_shards += after.short_groups - before.short_groups;
+            self.counters.fec_recovered += after.recovered - before.recovered;
+            self.counters.fec_errors += after.recover_errors - before.recover_errors;
+            self.counters.fec_short_shards += after.short_groups - before.short_groups;
             first_error.map_or(Ok(()), Err)
         } else {
-            Self::arq_input(&mut self.arq, &mut self.stats, now, payload)
+            Self::arq_input(&mut self.arq, &mut self.counters, now, payload)
         };
         self.sync_arq_stats();
         result
@@ -269,10 +284,10 @@ impl Conn {
             arq,
             crypt,
             fec_out,
-            stats,
+            counters,
             ..
         } = self;
-        let mut down = |d: &mut [u8]| emit(now, d, crypt, fec_out, stats, out);
+        let mut down = |d: &mut [u8]| emit(now, d, crypt, fec_out, counters, out);
         match step {
             Step::Update => arq.update(now, &mut down),
             Step::Flush => arq.flush(now, &mut down),
@@ -316,21 +331,21 @@ impl Conn {
 
     /// The counters, with the path's gauges (RTT, windows) as of now.
     pub fn stats(&self) -> ConnStats {
-        let rtt = self.arq.rtt();
+        let path = self.arq.path_stats();
         ConnStats {
-            srtt_ms: rtt.srtt(),
-            rttvar_ms: rtt.rttvar(),
-            rto_ms: rtt.rto(),
-            cwnd: self.arq.cwnd(),
-            remote_window: u32::from(self.arq.remote_window()),
-            wait_snd: u32::try_from(self.arq.wait_snd()).unwrap_or(u32::MAX),
-            ..self.stats
+            srtt_ms: path.srtt_ms,
+            rttvar_ms: path.rttvar_ms,
+            rto_ms: path.rto_ms,
+            cwnd: path.cwnd,
+            remote_window: path.remote_window,
+            wait_snd: path.wait_snd,
+            ..self.counters
         }
     }
 
     fn sync_arq_stats(&mut self) {
         let a = self.arq.stats();
-        let s = &mut self.stats;
+        let s = &mut self.counters;
         s.in_segments = a.in_segments;
         s.out_segments = a.out_segments;
         s.retransmits = a.retransmits;

@@ -166,3 +166,17 @@ fn the_secure_profile_is_refused_on_a_bare_connection_with_the_reason() {
     cfg.set("crypt", "secure").unwrap();
     assert!(matches!(Conn::new(&cfg, 1), Err(ConnError::Config(m)) if m.contains("sessions")));
 }
+
+/// `Debug` shows the stats `stats()` returns, gauges included: the
+/// `conn_input` fuzz target strips a connection's counters by that tail,
+/// and stored zero gauges beside the computed ones failed its first input.
+#[test]
+fn debug_ends_with_what_stats_returns() {
+    let mut conn = Conn::new(&Config::default(), 1).unwrap();
+    conn.send(b"x").unwrap();
+    conn.update(0, &mut |_: &[u8]| {});
+    assert!(conn.stats().rto_ms > 0);
+    let debug = format!("{conn:?}");
+    let tail = format!(", stats: {:?} }}", conn.stats());
+    assert!(debug.ends_with(&tail), "{debug}");
+}
