@@ -185,7 +185,6 @@ typedef struct {
     int progress;          /* draw the progress bar (--send) */
     atomic_int done;       /* the input ended (or failed) */
     atomic_int failed;     /* the input or a send failed */
-    atomic_ullong sent;    /* bytes queued */
     atomic_int eof_ms;     /* when the input ended, ms since start */
     double start;
 } Sender;
@@ -214,6 +213,7 @@ static void *send_input(void *arg) {
     Sender *s = arg;
     static uint8_t buf[CHUNK];
     int tenths = -1;
+    uint64_t sent = 0; /* bytes queued */
     draw_progress(s, 0, &tenths);
     size_t n;
     while ((n = fread(buf, 1, sizeof buf, s->in)) > 0) {
@@ -223,7 +223,7 @@ static void *send_input(void *arg) {
             atomic_store(&s->failed, rc != KCP_ECLOSED);
             break;
         }
-        uint64_t sent = atomic_fetch_add(&s->sent, n) + n;
+        sent += n;
         if (s->progress) draw_progress(s, sent, &tenths);
     }
     if (ferror(s->in)) {
