@@ -96,12 +96,12 @@ impl From<ConnStats> for kcp_session_stats {
             in_errors: s.in_errors,
             kcp_in_errors: s.kcp_in_errors,
             redundant_segments: s.redundant_segments,
-            srtt_ms: s.srtt_ms.into(),
-            rttvar_ms: s.rttvar_ms.into(),
-            rto_ms: s.rto_ms.into(),
-            cwnd: s.cwnd.into(),
-            remote_window: s.remote_window.into(),
-            wait_snd: s.wait_snd.into(),
+            srtt_ms: s.path.srtt_ms.into(),
+            rttvar_ms: s.path.rttvar_ms.into(),
+            rto_ms: s.path.rto_ms.into(),
+            cwnd: s.path.cwnd.into(),
+            remote_window: s.path.remote_window.into(),
+            wait_snd: s.path.wait_snd.into(),
         }
     }
 }

@@ -149,12 +149,12 @@ pub fn conn_stats<'py>(py: Python<'py>, s: &ConnStats) -> PyResult<Bound<'py, Py
         ("checksum_errors", s.checksum_errors),
         ("in_errors", s.in_errors),
         ("kcp_in_errors", s.kcp_in_errors),
-        ("srtt_ms", s.srtt_ms.into()),
-        ("rttvar_ms", s.rttvar_ms.into()),
-        ("rto_ms", s.rto_ms.into()),
-        ("cwnd", s.cwnd.into()),
-        ("remote_window", s.remote_window.into()),
-        ("wait_snd", s.wait_snd.into()),
+        ("srtt_ms", s.path.srtt_ms.into()),
+        ("rttvar_ms", s.path.rttvar_ms.into()),
+        ("rto_ms", s.path.rto_ms.into()),
+        ("cwnd", s.path.cwnd.into()),
+        ("remote_window", s.path.remote_window.into()),
+        ("wait_snd", s.path.wait_snd.into()),
     ] {
         d.set_item(k, v)?;
     }

@@ -331,14 +331,8 @@ impl Conn {
 
     /// The counters, with the path's gauges (RTT, windows) as of now.
     pub fn stats(&self) -> ConnStats {
-        let path = self.arq.path_stats();
         ConnStats {
-            srtt_ms: path.srtt_ms,
-            rttvar_ms: path.rttvar_ms,
-            rto_ms: path.rto_ms,
-            cwnd: path.cwnd,
-            remote_window: path.remote_window,
-            wait_snd: path.wait_snd,
+            path: self.arq.path_stats(),
             ..self.counters
         }
     }

@@ -1,6 +1,8 @@
 //! One connection's counters (kcp-go's SNMP set, as far as one peer goes)
 //! and a few gauges of its path.
 
+use crate::arq::PathStats;
+
 /// What a [`Conn`](super::Conn) has seen and done. Names follow kcp-go's
 /// `Snmp` fields where one exists.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -48,16 +50,7 @@ pub struct ConnStats {
     pub in_errors: u64,
     /// Datagrams the ARQ refused as malformed (`KCPInErrors`).
     pub kcp_in_errors: u64,
-    /// Gauge: the smoothed round-trip time in ms (0 before the first sample).
-    pub srtt_ms: u32,
-    /// Gauge: the round-trip time's mean deviation in ms.
-    pub rttvar_ms: u32,
-    /// Gauge: the retransmission timeout in ms.
-    pub rto_ms: u32,
-    /// Gauge: the congestion window in segments.
-    pub cwnd: u32,
-    /// Gauge: the free receive window the peer last advertised, in segments.
-    pub remote_window: u32,
-    /// Gauge: segments queued or in flight, not yet acknowledged.
-    pub wait_snd: u32,
+    /// Gauges, not counters: the ARQ's view of the path when the stats
+    /// were taken ([`Arq::path_stats`](crate::Arq::path_stats)).
+    pub path: PathStats,
 }

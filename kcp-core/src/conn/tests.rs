@@ -175,7 +175,7 @@ fn debug_ends_with_what_stats_returns() {
     let mut conn = Conn::new(&Config::default(), 1).unwrap();
     conn.send(b"x").unwrap();
     conn.update(0, &mut |_: &[u8]| {});
-    assert!(conn.stats().rto_ms > 0);
+    assert!(conn.stats().path.rto_ms > 0);
     let debug = format!("{conn:?}");
     let tail = format!(", stats: {:?} }}", conn.stats());
     assert!(debug.ends_with(&tail), "{debug}");
